@@ -1,0 +1,14 @@
+"""fer_lib: facial emotion recognition on FER2013, after Tiahunova et al. (CMIS-2021).
+
+The library behind the notebook series: load and normalize FER2013 (or the demo dataset), build the
+paper's CNN, train it in a resumable run folder, and evaluate it honestly.
+"""
+from .dataset import EMOTIONS, USAGES, DataError, FERDataset, Splits, Subset, normalize, one_hot
+from .loading import cache_dir, find_fer2013, load_fer2013
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EMOTIONS", "USAGES", "DataError", "FERDataset", "Splits", "Subset", "normalize", "one_hot",
+    "cache_dir", "find_fer2013", "load_fer2013",
+]

@@ -1,0 +1,131 @@
+"""Find FER2013, load it (CSV or image folders) through a parse cache, or fall back to the demo dataset."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import demo
+from .csv_reader import read_fer_csv
+from .dataset import DataError, FERDataset
+from .folder_reader import folder_fingerprint, is_image_folder, read_image_folder
+
+PATH_VARIABLE = "FER2013_PATH"
+CACHE_VARIABLE = "FER_LIB_CACHE"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013")
+CACHE_FORMAT = 1
+DEMO_NOTICE = (
+    "fer_lib: FER2013 not found (pass a path, set FER2013_PATH or see data/README.md) -> using the synthetic "
+    "DEMO dataset; results are NOT FER2013's."
+)
+
+
+def cache_dir() -> Path:
+    """$FER_LIB_CACHE, else $XDG_CACHE_HOME/fer_lib, else ~/.cache/fer_lib (never beside the data)."""
+    if os.environ.get(CACHE_VARIABLE):
+        return Path(os.environ[CACHE_VARIABLE]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fer_lib"
+
+
+def find_fer2013(path: str | os.PathLike | None = None) -> Path | None:
+    """The FER2013 source to use: `path`, then $FER2013_PATH, then data/fer2013.csv[.gz], then data/fer2013/.
+
+    `data/` is looked for in the working directory and in the project folder. None: not found.
+    """
+    for given, origin in ((path, "argument"), (os.environ.get(PATH_VARIABLE) or None, PATH_VARIABLE)):
+        if given is not None:
+            given = Path(given).expanduser()
+            if not given.exists():
+                raise DataError(f"{given}: no such file or folder (from {origin})")
+            return given
+    for data_dir in dict.fromkeys([Path.cwd() / "data", PROJECT_ROOT / "data"]):
+        for name in DATA_NAMES:
+            candidate = data_dir / name
+            if candidate.is_file() or is_image_folder(candidate):
+                return candidate
+    return None
+
+
+def load_fer2013(
+    path: str | os.PathLike | None = None,
+    *,
+    strict: bool = True,
+    use_cache: bool = True,
+    progress: bool = True,
+    demo_seed: int = 0,
+) -> FERDataset:
+    """Load FER2013 from `path` (see find_fer2013), or the demo dataset, with a notice, when there is none.
+
+    A CSV (Kaggle layout, plain or gzip) or an image-folder tree; parsed once, then read back from the
+    cache in cache_dir() while the source is unchanged. strict=False skips bad rows (see `skipped`).
+    """
+    source = find_fer2013(path)
+    if source is None:
+        print(DEMO_NOTICE, file=sys.stderr, flush=True)
+        return dataclasses.replace(
+            _load(demo_csv(demo_seed), strict=True, use_cache=use_cache, progress=progress), is_demo=True
+        )
+    dataset = _load(source, strict=strict, use_cache=use_cache, progress=progress)
+    if dataset.skipped:
+        shown = "; ".join(f"{where}: {reason}" for where, reason in dataset.skipped[:5])
+        more = f" (and {len(dataset.skipped) - 5} more, listed in .skipped)" if len(dataset.skipped) > 5 else ""
+        print(f"fer_lib: skipped {len(dataset.skipped)} bad row(s) of {source}: {shown}{more}", file=sys.stderr)
+    return dataset
+
+
+def demo_csv(seed: int = 0) -> Path:
+    """The demo dataset's CSV in the cache folder, generated on first use."""
+    path = cache_dir() / "demo" / f"fer2013-demo-v{demo.DEMO_VERSION}-seed{seed}.csv"
+    if not path.is_file():
+        demo.write_demo_csv(path, seed=seed)
+    return path
+
+
+def _load(source: Path, *, strict: bool, use_cache: bool, progress: bool) -> FERDataset:
+    if source.is_dir():
+        read, fingerprint = read_image_folder, folder_fingerprint(source)
+    else:
+        read, stat = read_fer_csv, source.stat()
+        fingerprint = (stat.st_size, stat.st_mtime_ns)
+    if not use_cache:
+        return read(source, strict=strict, progress=progress)
+    source_id = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:12]
+    version_id = hashlib.sha1(repr((CACHE_FORMAT, fingerprint, strict)).encode()).hexdigest()[:12]
+    cached = cache_dir() / "parsed" / f"{source_id}-{version_id}.npz"
+    if cached.is_file():
+        try:
+            return _read_cache(cached)
+        except (OSError, ValueError, KeyError):
+            cached.unlink(missing_ok=True)  # a damaged cache entry is rebuilt below
+    dataset = read(source, strict=strict, progress=progress)
+    _write_cache(cached, dataset)
+    return dataset
+
+
+def _read_cache(file: Path) -> FERDataset:
+    with np.load(file) as arrays:
+        meta = json.loads(str(arrays["meta"]))
+        return FERDataset(
+            pixels=arrays["pixels"],
+            labels=arrays["labels"],
+            usage=arrays["usage"],
+            source=meta["source"],
+            skipped=tuple(tuple(item) for item in meta["skipped"]),
+        )
+
+
+def _write_cache(file: Path, dataset: FERDataset) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    for stale in file.parent.glob(file.name.split("-")[0] + "-*.npz"):
+        stale.unlink(missing_ok=True)
+    partial = file.with_name(file.name + ".partial.npz")
+    meta = json.dumps({"source": dataset.source, "skipped": dataset.skipped})
+    np.savez(partial, pixels=dataset.pixels, labels=dataset.labels, usage=dataset.usage, meta=np.array(meta))
+    os.replace(partial, file)
