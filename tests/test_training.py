@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from fer_lib import load_fer2013  # noqa: E402
+from fer_lib.evaluation import evaluate, predict_proba  # noqa: E402
+from fer_lib.model import build_paper_cnn  # noqa: E402
+from fer_lib.training import TrainConfig, make_dataset, read_history, set_seed, train  # noqa: E402
+
+TINY = TrainConfig(epochs=2, batch_size=64, seed=0)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_fer2013(progress=False).split()
+
+
+def small(subset, n=192):
+    return subset.head(n)
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stops training like a killed process, at the end of a given epoch (0-based)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt(f"killed after epoch {epoch}")
+
+
+def test_make_dataset_batches(demo):
+    batches = list(make_dataset(small(demo.train, 150), 64, shuffle_seed=1))
+    assert [int(x.shape[0]) for x, _ in batches] == [64, 64, 22]
+    x, y = batches[0]
+    assert x.dtype == tf.float32 and x.shape[1:] == (48, 48, 1) and y.shape[1:] == (7,)
+    assert 0.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
+    np.testing.assert_allclose(tf.reduce_sum(y, axis=1).numpy(), 1.0)
+
+
+def test_shuffle_is_seeded_and_complete(demo):
+    subset = small(demo.train, 150)
+
+    def first_pixels(seed):
+        return np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in make_dataset(subset, 64, shuffle_seed=seed)])
+
+    a, b, c = first_pixels(1), first_pixels(1), first_pixels(2)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    np.testing.assert_array_equal(np.sort(a), np.sort(subset.x[:, 0, 0] / np.float32(255.0)))
+
+
+def test_run_folder(demo, tmp_path):
+    run = tmp_path / "run"
+    history = train(build_paper_cnn(), small(demo.train), small(demo.validation), run, TINY, verbose=0)
+    assert history["epoch"].tolist() == [0, 1]
+    assert {"accuracy", "loss", "val_accuracy", "val_loss"} <= set(history.columns)
+    assert {p.name for p in run.iterdir()} == {"model.keras", "best.keras", "history.csv", "logs"}
+    (events,) = (run / "logs" / "train").glob("events.out.tfevents.*")
+    graphs = [value.tensor.string_val[0] for event in tf.compat.v1.train.summary_iterator(str(events))
+              for value in event.summary.value if value.tag == "keras"]  # Keras' conceptual graph
+    assert len(graphs) == 1 and b'"name": "paper_cnn"' in graphs[0] and b"conv3" in graphs[0]
+
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        train(build_paper_cnn(), small(demo.train), small(demo.validation), run, TINY, verbose=0)
+    again = train(build_paper_cnn(), small(demo.train), small(demo.validation), run, TINY, overwrite=True, verbose=0)
+    assert len(again) == 2
+
+
+def test_a_killed_run_resumes_where_it_stopped(demo, tmp_path):
+    run = tmp_path / "run"
+    config = TrainConfig(epochs=4, batch_size=64, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(build_paper_cnn(), small(demo.train), small(demo.validation), run, config,
+              callbacks=[Interrupt(epoch=1)], verbose=0)
+    assert (run / "backup").is_dir() and read_history(run)["epoch"].tolist() == [0, 1]
+
+    epochs_seen = []
+    counter = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_seen.append(epoch))
+    history = train(build_paper_cnn(), small(demo.train), small(demo.validation), run, config,
+                    callbacks=[counter], verbose=0)
+    assert epochs_seen == [2, 3]
+    assert history["epoch"].tolist() == [0, 1, 2, 3]
+    assert not (run / "backup").exists()
+
+
+def test_same_seed_same_numbers(demo, tmp_path):
+    def run(name):
+        set_seed(5)
+        return train(build_paper_cnn(), small(demo.train), small(demo.validation), tmp_path / name,
+                     TrainConfig(epochs=1, seed=5), verbose=0)
+
+    np.testing.assert_array_equal(run("a").values, run("b").values)
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        TrainConfig(learning_rate=0)
+
+
+@pytest.mark.slow
+def test_the_demo_dataset_is_learnable(demo, tmp_path):
+    """The paper's recipe, 20 epochs on the demo dataset: over 90% of its PublicTest rows right."""
+    set_seed(0)
+    model = build_paper_cnn()
+    train(model, demo.train, demo.validation, tmp_path / "run", TrainConfig(), verbose=0)
+    result = evaluate(model, demo.test)
+    assert result.accuracy > 0.90, result.per_class
+    probabilities = predict_proba(model, demo.test.x[:5])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
