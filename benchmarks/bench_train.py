@@ -1,0 +1,72 @@
+"""Training and prediction throughput of the paper's CNN: plain Keras on NumPy arrays against fer_lib, in one run.
+
+    python benchmarks/bench_train.py [--data PATH] [--images 4096] [--rounds 3]
+
+Baseline: model.fit(float32 array, one-hot array, batch_size=64) and model.predict(float32 array) with
+Keras' defaults. fer_lib: its tf.data pipeline (uint8 faces gathered per batch, normalized in-graph)
+for fit, and evaluation.predict_proba. Each round measures every method once, one after another, after a
+warm-up; the table gives the median images/s and its ratio to the baseline. Writes results/train.json.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from common import median, report  # noqa: E402
+
+from fer_lib import load_fer2013, normalize, one_hot  # noqa: E402
+from fer_lib.evaluation import predict_proba  # noqa: E402
+from fer_lib.model import build_paper_cnn  # noqa: E402
+from fer_lib.training import make_dataset, set_seed  # noqa: E402
+
+
+def images_per_second(fn, n: int) -> float:
+    start = time.perf_counter()
+    fn()
+    return n / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", help="FER2013 (default: as fer_lib finds it, else the demo dataset)")
+    parser.add_argument("--images", type=int, default=4096)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    dataset = load_fer2013(args.data, progress=False)
+    subset = dataset.split().train.head(args.images)
+    n = len(subset)
+    x, y = normalize(subset.x), one_hot(subset.y)
+
+    set_seed(0)
+    plain, ours = build_paper_cnn(), build_paper_cnn()
+    pipeline = make_dataset(subset, 64, shuffle_seed=0)
+    methods = {
+        "fit: model.fit on NumPy (baseline)": lambda: plain.fit(x, y, batch_size=64, epochs=1, verbose=0),
+        "fit: fer_lib tf.data pipeline": lambda: ours.fit(pipeline, epochs=1, verbose=0),
+        "predict: model.predict on NumPy (baseline)": lambda: plain.predict(x, verbose=0),
+        "predict: fer_lib predict_proba": lambda: predict_proba(ours, subset.x),
+    }
+    for fn in methods.values():  # warm-up: tracing and graph building
+        fn()
+    samples = {name: [] for name in methods}
+    for _ in range(args.rounds):
+        for name, fn in methods.items():
+            samples[name].append(images_per_second(fn, n))
+
+    rows = []
+    for name, values in samples.items():
+        baseline = samples[[k for k in samples if k.split(":")[0] == name.split(":")[0]][0]]
+        rows.append({"method": name, "images_per_s": median(values), "ratio": median(values) / median(baseline),
+                     "spread": f"{min(values):.0f}-{max(values):.0f}"})
+    report("train", rows, {"data": dataset.source, "is_demo": dataset.is_demo, "images": n, "rounds": args.rounds})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
