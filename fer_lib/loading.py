@@ -5,7 +5,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ PATH_VARIABLE = "FER2013_PATH"
 CACHE_VARIABLE = "FER_LIB_CACHE"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 DEMO_NOTICE = (
     "fer_lib: FER2013 not found (pass a path, set FER2013_PATH or see data/README.md) -> using the synthetic "
     "DEMO dataset; results are NOT FER2013's."
@@ -98,34 +100,36 @@ def _load(source: Path, *, strict: bool, use_cache: bool, progress: bool) -> FER
         return read(source, strict=strict, progress=progress)
     source_id = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:12]
     version_id = hashlib.sha1(repr((CACHE_FORMAT, fingerprint, strict)).encode()).hexdigest()[:12]
-    cached = cache_dir() / "parsed" / f"{source_id}-{version_id}.npz"
-    if cached.is_file():
+    cached = cache_dir() / "parsed" / f"{source_id}-{version_id}"
+    if cached.is_dir():
         try:
             return _read_cache(cached)
         except (OSError, ValueError, KeyError):
-            cached.unlink(missing_ok=True)  # a damaged cache entry is rebuilt below
+            shutil.rmtree(cached, ignore_errors=True)  # a damaged cache entry is rebuilt below
     dataset = read(source, strict=strict, progress=progress)
     _write_cache(cached, dataset)
     return dataset
 
 
-def _read_cache(file: Path) -> FERDataset:
-    with np.load(file) as arrays:
-        meta = json.loads(str(arrays["meta"]))
-        return FERDataset(
-            pixels=arrays["pixels"],
-            labels=arrays["labels"],
-            usage=arrays["usage"],
-            source=meta["source"],
-            skipped=tuple(tuple(item) for item in meta["skipped"]),
-        )
+def _read_cache(entry: Path) -> FERDataset:
+    meta = json.loads((entry / "meta.json").read_text())
+    return FERDataset(
+        **{name: np.load(entry / f"{name}.npy") for name in _CACHED_ARRAYS},
+        source=meta["source"],
+        skipped=tuple(tuple(item) for item in meta["skipped"]),
+    )
 
 
-def _write_cache(file: Path, dataset: FERDataset) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    for stale in file.parent.glob(file.name.split("-")[0] + "-*.npz"):
-        stale.unlink(missing_ok=True)
-    partial = file.with_name(file.name + ".partial.npz")
-    meta = json.dumps({"source": dataset.source, "skipped": dataset.skipped})
-    np.savez(partial, pixels=dataset.pixels, labels=dataset.labels, usage=dataset.usage, meta=np.array(meta))
-    os.replace(partial, file)
+def _write_cache(entry: Path, dataset: FERDataset) -> None:
+    """One folder of .npy files per source version (plain .npy reads back faster than .npz)."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    for stale in entry.parent.glob(entry.name.split("-")[0] + "-*"):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=entry.name + ".", suffix=".partial", dir=entry.parent))
+    for name in _CACHED_ARRAYS:
+        np.save(partial / f"{name}.npy", getattr(dataset, name))
+    (partial / "meta.json").write_text(json.dumps({"source": dataset.source, "skipped": dataset.skipped}))
+    os.replace(partial, entry)
+
+
+_CACHED_ARRAYS = ("pixels", "labels", "usage")
