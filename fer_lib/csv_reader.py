@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,22 +42,33 @@ def read_fer_csv(path: str | os.PathLike, *, strict: bool = True, progress: bool
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    with _open(path) as stream, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        header, rest = _read_header(stream, path)
-        layout = _column_layout(header, path)
-        futures = []
-        line = 2
-        bar = progress_bar(total=path.stat().st_size, desc=f"parse {path.name}", unit="B", enable=progress)
-        for block in _whole_line_blocks(stream, rest, bar):
-            futures.append(pool.submit(_parse_block, block, line, layout))
-            line += block.count(b"\n")
-        blocks = []
-        for future in futures:
-            block = future.result()
-            if strict and block.errors:
-                first_line, reason = block.errors[0]
-                raise DataError(f"{path}: line {first_line}: {reason}")
-            blocks.append(block)
+    workers = os.cpu_count() or 2
+    blocks: list[_Block] = []
+
+    def collect(future) -> None:
+        block = future.result()
+        if strict and block.errors:
+            first_line, reason = block.errors[0]
+            raise DataError(f"{path}: line {first_line}: {reason}")
+        blocks.append(block)
+
+    bar = progress_bar(total=path.stat().st_size, desc=f"parse {path.name}", unit="B", enable=progress)
+    try:
+        with _open(path) as stream, ThreadPoolExecutor(max_workers=workers) as pool:
+            header, rest = _read_header(stream, path)
+            layout = _column_layout(header, path)
+            pending: deque = deque()
+            line = 2
+            for block in _whole_line_blocks(stream, rest, bar):
+                pending.append(pool.submit(_parse_block, block, line, layout))
+                line += block.count(b"\n")
+                if len(pending) > 2 * workers:  # bounded memory: parse while decompressing
+                    collect(pending.popleft())
+            while pending:
+                collect(pending.popleft())
+    except (OSError, EOFError) as error:  # truncated or corrupt gzip, unreadable file
+        raise DataError(f"{path}: cannot be read ({type(error).__name__}: {error})") from error
+    finally:
         bar.close()
     if not blocks or sum(len(b.labels) for b in blocks) == 0:
         raise DataError(f"{path}: no data rows after the header")

@@ -116,3 +116,15 @@ def test_missing_file_is_named(tmp_path):
 def test_a_file_without_final_newline(tmp_path):
     data = read_fer_csv(write(tmp_path, csv_text(random_rows(3)).rstrip("\n")), progress=False)
     assert len(data) == 3
+
+
+def test_truncated_gzip_is_named(tmp_path):
+    packed = gzip.compress(csv_text(random_rows(30)).encode())
+    path = write(tmp_path, packed[: len(packed) // 2], "fer.csv.gz")
+    with pytest.raises(DataError, match=r"fer\.csv\.gz: cannot be read"):
+        read_fer_csv(path, progress=False)
+
+
+def test_an_image_given_as_csv(tmp_path):
+    with pytest.raises(DataError, match="line 1: missing column"):
+        read_fer_csv(write(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00binary"), progress=False)
