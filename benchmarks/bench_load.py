@@ -57,7 +57,7 @@ def main() -> int:
         {"method": "load_fer2013, first (parse + write cache)", "seconds": first_s, "speedup": baseline_s / first_s},
         {"method": "load_fer2013, again (cache hit)", "seconds": cached_s, "speedup": baseline_s / cached_s},
     ]
-    report("load", rows, {"data": str(path), "rows": len(parsed), "targets": "parse >= 3x baseline; cache hit < 0.5 s"})
+    report("load", rows, {"data": str(path), "data_rows": len(parsed), "targets": "parse >= 3x baseline; cache hit < 0.5 s"})
     return 0
 
 

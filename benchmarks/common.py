@@ -32,6 +32,7 @@ def machine() -> dict:
 
 def report(name: str, rows: list[dict], extra: dict) -> None:
     """Print `rows` as a table and write them, with `extra` and the machine, to results/<name>.json."""
+    assert "rows" not in extra and "machine" not in extra
     columns = list(rows[0])
     widths = [max(len(str(c)), *(len(_fmt(r[c])) for r in rows)) for c in columns]
     print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths)))
@@ -45,5 +46,15 @@ def report(name: str, rows: list[dict], extra: dict) -> None:
     print(f"written: {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
 
 
+def markdown_table(result: dict) -> str:
+    """A benchmark's JSON result as the Markdown table the README shows."""
+    columns = list(result["rows"][0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_fmt(row[c]) for c in columns) + " |" for row in result["rows"]]
+    return "\n".join(lines)
+
+
 def _fmt(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"

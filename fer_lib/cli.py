@@ -156,9 +156,6 @@ def _report(args) -> int:
     return 0
 
 
-PAPER_CLAIMS = "the paper: every emotion recognized with 76%-100% accuracy; training accuracy about 0.99"
-
-
 def markdown_report(metrics: dict) -> str:
     """PublicTest accuracy overall and per class for the final and best models, next to the paper's claims."""
     final, best = metrics["final"], metrics["best"]
@@ -181,8 +178,9 @@ def markdown_report(metrics: dict) -> str:
     lines += [
         f"| training accuracy, last epoch | {metrics['last_epoch']['train_accuracy']:.3f} | |",
         "",
-        f"Against {PAPER_CLAIMS}: {sum(v['recall'] >= 0.76 for v in final['test']['per_class'].values())} of 7 "
-        f"emotions reach 76% on PublicTest with the final model.",
+        f"The paper claims every emotion is recognized with 76%-100% accuracy and a training accuracy of about "
+        f"0.99; here {sum(v['recall'] >= 0.76 for v in final['test']['per_class'].values())} of 7 emotions reach 76% "
+        f"on PublicTest (final model), and training accuracy ends at {metrics['last_epoch']['train_accuracy']:.3f}.",
     ]
     return "\n".join(lines)
 
