@@ -4,11 +4,11 @@ The library behind the notebook series: load and normalize FER2013 (or the demo 
 paper's CNN, train it in a resumable run folder, and evaluate it honestly.
 """
 from .dataset import EMOTIONS, USAGES, DataError, FERDataset, Splits, Subset, normalize, one_hot
-from .loading import cache_dir, find_fer2013, load_fer2013
+from .loading import cache_dir, find_fer2013, load_demo, load_fer2013
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EMOTIONS", "USAGES", "DataError", "FERDataset", "Splits", "Subset", "normalize", "one_hot",
-    "cache_dir", "find_fer2013", "load_fer2013",
+    "cache_dir", "find_fer2013", "load_demo", "load_fer2013",
 ]

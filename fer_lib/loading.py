@@ -71,15 +71,18 @@ def load_fer2013(
     source = find_fer2013(path)
     if source is None:
         print(DEMO_NOTICE, file=sys.stderr, flush=True)
-        return dataclasses.replace(
-            _load(demo_csv(demo_seed), strict=True, use_cache=use_cache, progress=progress), is_demo=True
-        )
+        return load_demo(demo_seed, use_cache=use_cache, progress=progress)
     dataset = _load(source, strict=strict, use_cache=use_cache, progress=progress)
     if dataset.skipped:
         shown = "; ".join(f"{where}: {reason}" for where, reason in dataset.skipped[:5])
         more = f" (and {len(dataset.skipped) - 5} more, listed in .skipped)" if len(dataset.skipped) > 5 else ""
         print(f"fer_lib: skipped {len(dataset.skipped)} bad row(s) of {source}: {shown}{more}", file=sys.stderr)
     return dataset
+
+
+def load_demo(seed: int = 0, *, use_cache: bool = True, progress: bool = True) -> FERDataset:
+    """The synthetic demo dataset (see fer_lib.demo), whether or not FER2013 is around."""
+    return dataclasses.replace(_load(demo_csv(seed), strict=True, use_cache=use_cache, progress=progress), is_demo=True)
 
 
 def demo_csv(seed: int = 0) -> Path:

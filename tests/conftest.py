@@ -15,10 +15,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REAL_FER2013 = loading.find_fer2013()
 
 
+@pytest.fixture(scope="session")
+def test_cache(tmp_path_factory):
+    """The test session's cache folder (shared, so the demo dataset is generated once)."""
+    return tmp_path_factory.getbasetemp() / "cache"
+
+
 @pytest.fixture(autouse=True)
-def hermetic(tmp_path_factory, monkeypatch):
-    """A private cache folder, no FER2013_PATH, and a project whose data/ folder is empty."""
-    monkeypatch.setenv(loading.CACHE_VARIABLE, str(tmp_path_factory.getbasetemp() / "cache"))
+def hermetic(test_cache, tmp_path_factory, monkeypatch):
+    """The session's cache folder, no FER2013_PATH, and a project whose data/ folder is empty.
+
+    Fixtures of module or session scope run before this one: they must not rely on it.
+    """
+    monkeypatch.setenv(loading.CACHE_VARIABLE, str(test_cache))
     monkeypatch.delenv(loading.PATH_VARIABLE, raising=False)
     project = tmp_path_factory.mktemp("project")
     monkeypatch.setattr(loading, "PROJECT_ROOT", project)
@@ -41,6 +50,16 @@ def csv_text(rows, header="emotion,pixels,Usage"):
             pixels = " ".join(str(v) for v in np.ravel(pixels))
         lines.append(f"{label},{pixels},{usage}")
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def demo(test_cache):
+    """The demo dataset's splits, loaded into the test session's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(loading.CACHE_VARIABLE, str(test_cache))
+        data = loading.load_demo(progress=False)
+    assert data.is_demo
+    return data.split()
 
 
 def random_rows(n, seed=0):

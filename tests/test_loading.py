@@ -6,7 +6,7 @@ import pytest
 
 from fer_lib import csv_reader, loading
 from fer_lib.dataset import DataError
-from fer_lib.loading import DEMO_NOTICE, cache_dir, find_fer2013, load_fer2013
+from fer_lib.loading import DEMO_NOTICE, cache_dir, find_fer2013, load_demo, load_fer2013
 
 from .conftest import csv_text, random_rows
 from .test_folder_reader import save
@@ -56,6 +56,12 @@ def test_demo_fallback_says_so(capsys):
     assert data.is_demo and len(data) > 0
     err = capsys.readouterr().err
     assert DEMO_NOTICE in err and err.count("\n") == 1
+
+
+def test_load_demo_ignores_fer2013(tmp_path, monkeypatch):
+    monkeypatch.setenv("FER2013_PATH", str(tmp_path))
+    data = load_demo(progress=False)
+    assert data.is_demo and data.source.endswith("seed0.csv")
 
 
 def test_cache_is_used_until_the_file_changes(tmp_path, monkeypatch, own_cache):

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.fer2013
 
 
 @pytest.fixture(scope="module")
-def fer2013(fer2013_path, tmp_path_factory):
+def fer2013(fer2013_path, test_cache):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_VARIABLE, str(tmp_path_factory.getbasetemp() / "cache"))
+        patch.setenv(CACHE_VARIABLE, str(test_cache))
         return load_fer2013(fer2013_path, progress=False)
 
 

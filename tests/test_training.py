@@ -4,17 +4,11 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.evaluation import evaluate, predict_proba  # noqa: E402
 from fer_lib.model import build_paper_cnn  # noqa: E402
 from fer_lib.training import TrainConfig, make_dataset, read_history, set_seed, train  # noqa: E402
 
 TINY = TrainConfig(epochs=2, batch_size=64, seed=0)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_fer2013(progress=False).split()
 
 
 def small(subset, n=192):
