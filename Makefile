@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 DATA ?=
 EPOCHS ?= 20
 RUN_DIR ?= runs/paper_cnn
+TRAIN_ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: run test bench reproduce clean
@@ -17,9 +18,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-## run: train the paper's CNN with the paper's recipe and evaluate it on PublicTest (make run DATA=... EPOCHS=...)
+## run: train the paper's CNN with the paper's recipe and evaluate it on PublicTest
+##      (make run DATA=... EPOCHS=... RUN_DIR=... TRAIN_ARGS="--overwrite --seed 1")
 run: $(VENV)/.installed
-	$(PY) -m fer_lib train $(if $(DATA),--data "$(DATA)") --epochs $(EPOCHS) --run-dir $(RUN_DIR)
+	$(PY) -m fer_lib train $(if $(DATA),--data "$(DATA)") --epochs $(EPOCHS) --run-dir $(RUN_DIR) $(TRAIN_ARGS)
 
 ## test: every test; those that need FER2013 run when it is found (FER2013_PATH or data/), else skip
 test: $(VENV)/.installed

@@ -87,7 +87,8 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config:
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     resuming = (run_dir / BACKUP_DIR).is_dir()
     if not resuming and (run_dir / MODEL_FILE).exists():
-        raise FileExistsError(f"{run_dir} already holds a finished run; choose another run folder or overwrite it")
+        raise FileExistsError(f"{run_dir} already holds a finished run; choose another run folder or overwrite it "
+                              "(python -m fer_lib train --overwrite; make run TRAIN_ARGS=--overwrite)")
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resuming:
         (run_dir / HISTORY_FILE).unlink(missing_ok=True)  # left by a run that died before its first epoch ended
