@@ -13,12 +13,13 @@ import argparse
 import os
 import sys
 import time
+from statistics import median
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from common import median, report  # noqa: E402
+from common import report  # noqa: E402
 
 from fer_lib import load_fer2013, normalize, one_hot  # noqa: E402
 from fer_lib.evaluation import predict_proba  # noqa: E402
@@ -46,23 +47,25 @@ def main() -> int:
     set_seed(0)
     plain, ours = build_paper_cnn(), build_paper_cnn()
     pipeline = make_dataset(subset, 64, shuffle_seed=0)
-    methods = {
-        "fit: model.fit on NumPy (baseline)": lambda: plain.fit(x, y, batch_size=64, epochs=1, verbose=0),
-        "fit: fer_lib tf.data pipeline": lambda: ours.fit(pipeline, epochs=1, verbose=0),
-        "predict: model.predict on NumPy (baseline)": lambda: plain.predict(x, verbose=0),
-        "predict: fer_lib predict_proba": lambda: predict_proba(ours, subset.x),
-    }
-    for fn in methods.values():  # warm-up: tracing and graph building
-        fn()
-    samples = {name: [] for name in methods}
+    # (task, method, call): the first method of each task is its baseline.
+    methods = [
+        ("fit", "model.fit on NumPy (baseline)", lambda: plain.fit(x, y, batch_size=64, epochs=1, verbose=0)),
+        ("fit", "fer_lib tf.data pipeline", lambda: ours.fit(pipeline, epochs=1, verbose=0)),
+        ("predict", "model.predict on NumPy (baseline)", lambda: plain.predict(x, verbose=0)),
+        ("predict", "fer_lib predict_proba", lambda: predict_proba(ours, subset.x)),
+    ]
+    for _, _, call in methods:  # warm-up: tracing and graph building
+        call()
+    samples = [[] for _ in methods]
     for _ in range(args.rounds):
-        for name, fn in methods.items():
-            samples[name].append(images_per_second(fn, n))
+        for values, (_, _, call) in zip(samples, methods):
+            values.append(images_per_second(call, n))
 
-    rows = []
-    for name, values in samples.items():
-        baseline = samples[[k for k in samples if k.split(":")[0] == name.split(":")[0]][0]]
-        rows.append({"method": name, "images_per_s": median(values), "ratio": median(values) / median(baseline),
+    rows, baselines = [], {}
+    for values, (task, method, _) in zip(samples, methods):
+        speed = median(values)
+        baselines.setdefault(task, speed)
+        rows.append({"method": f"{task}: {method}", "images_per_s": speed, "ratio": speed / baselines[task],
                      "spread": f"{min(values):.0f}-{max(values):.0f}"})
     report("train", rows, {"data": dataset.source, "is_demo": dataset.is_demo, "images": n, "rounds": args.rounds})
     return 0

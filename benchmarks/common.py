@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
@@ -21,10 +20,6 @@ def best_of(fn, repeats: int) -> tuple[float, object]:
     return min(times), result
 
 
-def median(values):
-    return statistics.median(values)
-
-
 def machine() -> dict:
     return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine()}
@@ -32,7 +27,6 @@ def machine() -> dict:
 
 def report(name: str, rows: list[dict], extra: dict) -> None:
     """Print `rows` as a table and write them, with `extra` and the machine, to results/<name>.json."""
-    assert "rows" not in extra and "machine" not in extra
     columns = list(rows[0])
     widths = [max(len(str(c)), *(len(_fmt(r[c])) for r in rows)) for c in columns]
     print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths)))
