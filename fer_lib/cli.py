@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from .dataset import DataError, FERDataset, Splits
 from .loading import load_fer2013
+from .report import markdown_report, summary, write_run_metrics
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
 
@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def data_options(command):
         command.add_argument("--data", metavar="PATH", help="FER2013 CSV (.csv/.csv.gz) or image-folder root "
-                             "(default: $FER2013_PATH, then data/; the demo dataset when none is found)")
+                             "(default: $FER2013_PATH, then data/; the demo dataset when none is found; "
+                             "'demo': the demo dataset)")
         command.add_argument("--skip-bad-rows", action="store_true", help="skip malformed rows instead of stopping")
 
     info = commands.add_parser("info", help="where the data comes from, split sizes and class counts")
@@ -53,6 +54,17 @@ def _parser() -> argparse.ArgumentParser:
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
     evaluate.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     evaluate.set_defaults(command=_evaluate)
+
+    notebooks = commands.add_parser("notebooks", help="execute the notebook series in order with papermill (headless)")
+    notebooks.add_argument("--data", metavar="PATH", help="as for train ('demo': the demo dataset)")
+    notebooks.add_argument("--run-dir", default="runs/paper_cnn", help="run folder (default: %(default)s)")
+    notebooks.add_argument("--epochs", type=_positive, default=20, help="default: %(default)s (the paper)")
+    notebooks.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    notebooks.add_argument("--row-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
+    notebooks.add_argument("--overwrite", action="store_true", help="train again over a finished run in --run-dir "
+                           "(without it, a finished run with the same settings is reused)")
+    notebooks.add_argument("--output", metavar="DIR", help="where the executed notebooks go (default: RUN_DIR/notebooks)")
+    notebooks.set_defaults(command=_notebooks)
 
     report = commands.add_parser("report", help="a run's results as the Markdown table the README shows")
     report.add_argument("metrics", help="a run's metrics.json")
@@ -91,98 +103,43 @@ def _train(args) -> int:
         if len(subset) == 0:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed)
-    started = time.perf_counter()
     set_seed(config.seed)  # before building: the initial weights come from the seed too
     train(build_paper_cnn(config.learning_rate), splits.train, splits.validation, args.run_dir, config,
           overwrite=args.overwrite, verbose=2)
-    metrics = write_run_metrics(args.run_dir, dataset, splits, config, time.perf_counter() - started)
+    metrics = write_run_metrics(args.run_dir, dataset, splits, config)
     print(summary(metrics))
     return 0
 
 
-def write_run_metrics(run_dir, dataset: FERDataset, splits: Splits, config, seconds: float) -> dict:
-    """Evaluate a finished run's final and best models on PublicTest and PrivateTest; write metrics.json."""
-    import keras
-    import tensorflow as tf
+def _notebooks(args) -> int:
+    from .loading import DEMO, PROJECT_ROOT
+    from .series import NotebookFailed, run_series
 
-    from . import __version__
-    from .evaluation import evaluate
-    from .training import BEST_FILE, METRICS_FILE, MODEL_FILE, read_history
-
-    run_dir = Path(run_dir)
-    history = read_history(run_dir)
-    best_row = history.loc[history["val_accuracy"].idxmax()]
-    metrics = {
-        "dataset": {
-            "source": dataset.source,
-            "is_demo": dataset.is_demo,
-            "rows": {name: len(subset) for name, subset in vars(splits).items()},
-            "split": "Training -> train, PrivateTest -> validation, PublicTest -> test",
-        },
-        "config": vars(config) | {"model": "paper_cnn"},
-        "training_seconds": round(seconds, 1),
-        "epochs_run": len(history),
-        "last_epoch": {"train_accuracy": float(history["accuracy"].iloc[-1]),
-                       "val_accuracy": float(history["val_accuracy"].iloc[-1])},
-        "versions": {"fer_lib": __version__, "tensorflow": tf.__version__, "keras": keras.__version__},
-    }
-    for key, file, epoch in (("final", MODEL_FILE, int(history["epoch"].iloc[-1])), ("best", BEST_FILE, int(best_row["epoch"]))):
-        model = keras.models.load_model(run_dir / file)
-        metrics[key] = {
-            "file": file,
-            "epoch": epoch + 1,
-            "validation_accuracy": evaluate(model, splits.validation).accuracy,
-            "test": evaluate(model, splits.test).to_dict(),
-        }
-    (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
-    return metrics
+    # The kernels run in notebooks/: hand them absolute paths, or paths relative to the project (see project_path).
+    run_dir = Path(args.run_dir).resolve()
+    data = args.data if args.data in (None, DEMO) else str(Path(args.data).expanduser().resolve())
+    parameters = {"DATA": data, "RUN_DIR": str(_within(run_dir, PROJECT_ROOT)), "EPOCHS": args.epochs,
+                  "SEED": args.seed, "ROW_LIMIT": args.row_limit, "OVERWRITE": args.overwrite}
+    try:
+        done = run_series(args.output or run_dir / "notebooks", parameters)
+    except NotebookFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"executed {len(done)} notebooks into {done[0].parent}")
+    return 0
 
 
-def summary(metrics: dict) -> str:
-    """A few lines: PublicTest accuracy of the final and best models, and per-class recall of the final one."""
-    demo = "  [DEMO dataset, not FER2013]" if metrics["dataset"]["is_demo"] else ""
-    lines = [f"data: {metrics['dataset']['source']}{demo}"]
-    for key in ("final", "best"):
-        m = metrics[key]
-        lines.append(f"{key:5s} model (epoch {m['epoch']}): PublicTest accuracy {m['test']['accuracy']:.4f}, "
-                     f"PrivateTest {m['validation_accuracy']:.4f}")
-    per_class = metrics["final"]["test"]["per_class"]
-    lines.append("final, per-class PublicTest accuracy: " + ", ".join(f"{e} {v['recall']:.3f}" for e, v in per_class.items()))
-    return "\n".join(lines)
+def _within(path: Path, root: Path) -> Path:
+    """`path` relative to `root` when it lies inside it, else as it is."""
+    try:
+        return path.relative_to(root.resolve())
+    except ValueError:
+        return path
 
 
 def _report(args) -> int:
     print(markdown_report(json.loads(Path(args.metrics).read_text())))
     return 0
-
-
-def markdown_report(metrics: dict) -> str:
-    """PublicTest accuracy overall and per class for the final and best models, next to the paper's claims."""
-    final, best = metrics["final"], metrics["best"]
-    demo = " (DEMO dataset, not FER2013)" if metrics["dataset"]["is_demo"] else ""
-    rows = metrics["dataset"]["rows"]
-    lines = [
-        f"Data: {Path(metrics['dataset']['source']).name}{demo}; {rows['train']} train / {rows['validation']} "
-        f"validation (PrivateTest) / {rows['test']} test (PublicTest) rows; {metrics['epochs_run']} epochs, "
-        f"batch {metrics['config']['batch_size']}, seed {metrics['config']['seed']}, "
-        f"{metrics['training_seconds'] / 60:.0f} min of training.",
-        "",
-        f"| | final model (epoch {final['epoch']}, the paper's protocol) | best by PrivateTest (epoch {best['epoch']}) |",
-        "|---|---|---|",
-        f"| PublicTest accuracy | **{final['test']['accuracy']:.1%}** | **{best['test']['accuracy']:.1%}** |",
-        f"| PrivateTest accuracy | {final['validation_accuracy']:.1%} | {best['validation_accuracy']:.1%} |",
-    ]
-    for emotion, scores in final["test"]["per_class"].items():
-        lines.append(f"| {emotion} (PublicTest recall, n={scores['support']}) | {scores['recall']:.1%} | "
-                     f"{best['test']['per_class'][emotion]['recall']:.1%} |")
-    lines += [
-        f"| training accuracy, last epoch | {metrics['last_epoch']['train_accuracy']:.3f} | |",
-        "",
-        f"The paper claims every emotion is recognized with 76%-100% accuracy and a training accuracy of about "
-        f"0.99; here {sum(v['recall'] >= 0.76 for v in final['test']['per_class'].values())} of 7 emotions reach 76% "
-        f"on PublicTest (final model), and training accuracy ends at {metrics['last_epoch']['train_accuracy']:.3f}.",
-    ]
-    return "\n".join(lines)
 
 
 def _evaluate(args) -> int:

@@ -29,6 +29,10 @@ class Subset:
         """The first `n` rows (all of them when `n` is None)."""
         return self if n is None else Subset(self.x[:n], self.y[:n])
 
+    def first_of_each(self, per_class: int = 1, emotions=EMOTIONS) -> np.ndarray:
+        """Indices of the first `per_class` rows of each of `emotions`, in that order (fewer if a class is short)."""
+        return np.concatenate([np.flatnonzero(self.y == EMOTIONS.index(e))[:per_class] for e in emotions])
+
 
 @dataclass(frozen=True)
 class Splits:
@@ -69,6 +73,17 @@ class FERDataset:
             validation=self.subset("PrivateTest"),
             test=self.subset("PublicTest"),
         )
+
+    def to_frame(self, n: int | None = None):
+        """The first `n` rows (all when None) in the Kaggle CSV's layout: emotion, pixels, Usage (paper, Fig. 3)."""
+        import pandas as pd
+
+        rows = slice(None) if n is None else slice(n)
+        return pd.DataFrame({
+            "emotion": self.labels[rows],
+            "pixels": [" ".join(map(str, face.ravel())) for face in self.pixels[rows]],
+            "Usage": [USAGES[u] for u in self.usage[rows]],
+        })
 
     def class_counts(self):
         """A DataFrame of row counts: one row per Usage, one column per emotion."""

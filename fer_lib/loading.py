@@ -21,6 +21,7 @@ PATH_VARIABLE = "FER2013_PATH"
 CACHE_VARIABLE = "FER_LIB_CACHE"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013")
+DEMO = "demo"  # the path that asks for the demo dataset by name (--data demo, DATA = "demo")
 CACHE_FORMAT = 2
 DEMO_NOTICE = (
     "fer_lib: FER2013 not found (pass a path, set FER2013_PATH or see data/README.md) -> using the synthetic "
@@ -67,7 +68,10 @@ def load_fer2013(
 
     A CSV (Kaggle layout, plain or gzip) or an image-folder tree; parsed once, then read back from the
     cache in cache_dir() while the source is unchanged. strict=False skips bad rows (see `skipped`).
+    `path="demo"` loads the demo dataset even when FER2013 is around.
     """
+    if path is not None and str(path) == DEMO:
+        return load_demo(demo_seed, use_cache=use_cache, progress=progress)
     source = find_fer2013(path)
     if source is None:
         print(DEMO_NOTICE, file=sys.stderr, flush=True)

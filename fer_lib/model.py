@@ -38,3 +38,29 @@ def build_paper_cnn(learning_rate: float = 1e-3):
         metrics=["accuracy"],
     )
     return model
+
+
+def layer_table(model):
+    """One row per layer: name, type, what it does (kernel, units, activation), output shape and parameters."""
+    import pandas as pd
+
+    rows = []
+    for layer in model.layers:
+        config = layer.get_config()
+        details = []
+        if "filters" in config:
+            details.append(f"{config['filters']} filters {'x'.join(map(str, config['kernel_size']))}, {config['padding']}")
+        if "pool_size" in config:
+            details.append(f"pool {'x'.join(map(str, config['pool_size']))}")
+        if "units" in config:
+            details.append(f"{config['units']} units")
+        if config.get("activation") not in (None, "linear"):
+            details.append(config["activation"])
+        rows.append({
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "details": ", ".join(details),
+            "output shape": tuple(layer.output.shape[1:]),
+            "parameters": layer.count_params(),
+        })
+    return pd.DataFrame(rows).set_index("layer")

@@ -1,7 +1,11 @@
 """Progress bars for long steps (tqdm; silent when disabled or when stderr is not a terminal or notebook)."""
 from __future__ import annotations
 
-from tqdm.auto import tqdm
+try:  # notebook widgets where ipywidgets is installed (tqdm.auto warns when it is not); text bars elsewhere
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm
+except ImportError:
+    from tqdm import tqdm
 
 
 class _Bar(tqdm):

@@ -2,13 +2,15 @@
 
 A run folder holds:
     model.keras   the model after the last epoch      best.keras  the best epoch by validation accuracy
-    history.csv   one row per epoch                   metrics.json  written by the caller (see cli.py)
+    history.csv   one row per epoch (with its seconds)  metrics.json  written by report.write_run_metrics
     logs/         TensorBoard logs (with the graph)   backup/     BackupAndRestore state, while unfinished
 A run that is killed part-way resumes from its last finished epoch when started again on the same folder.
 """
 from __future__ import annotations
 
+import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,17 +72,26 @@ def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = 
     return indices.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def is_finished(run_dir: str | Path) -> bool:
+    """Whether `run_dir` holds a finished run (a saved final model and no pending backup)."""
+    run_dir = Path(run_dir)
+    return (run_dir / MODEL_FILE).is_file() and not (run_dir / BACKUP_DIR).is_dir()
+
+
 def train(model, train: Subset, validation: Subset, run_dir: str | Path, config: TrainConfig = TrainConfig(),
-          *, overwrite: bool = False, callbacks=(), verbose: int | str = "auto") -> pd.DataFrame:
+          *, overwrite: bool = False, reuse: bool = False, callbacks=(), verbose: int | str = "auto") -> pd.DataFrame:
     """Fit `model` (compiled) on `train`, validating on `validation`; returns the history (one row per epoch).
 
     For reproducible numbers call set_seed(config.seed) before building `model` (its initial weights).
-    Resumes an unfinished run in `run_dir`; refuses to touch a finished one unless `overwrite`.
+    Resumes an unfinished run in `run_dir`. A finished one is an error, unless `overwrite` (train again)
+    or `reuse` (load its final weights into `model` and return its history, when its epoch count matches).
     `callbacks` are extra Keras callbacks, called after the run folder's own.
     """
     import keras
 
     run_dir = Path(run_dir)
+    if reuse and not overwrite and is_finished(run_dir):
+        return _reuse(model, run_dir, config, len(train))
     if overwrite and run_dir.exists():
         for name in (MODEL_FILE, BEST_FILE, HISTORY_FILE, METRICS_FILE, LOG_DIR, BACKUP_DIR):
             target = run_dir / name
@@ -88,7 +99,7 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config:
     resuming = (run_dir / BACKUP_DIR).is_dir()
     if not resuming and (run_dir / MODEL_FILE).exists():
         raise FileExistsError(f"{run_dir} already holds a finished run; choose another run folder or overwrite it "
-                              "(python -m fer_lib train --overwrite; make run TRAIN_ARGS=--overwrite)")
+                              "(python -m fer_lib train --overwrite; make run OVERWRITE=1)")
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resuming:
         (run_dir / HISTORY_FILE).unlink(missing_ok=True)  # left by a run that died before its first epoch ended
@@ -97,6 +108,7 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config:
     best_so_far = read_history(run_dir)["val_accuracy"].max() if resuming and (run_dir / HISTORY_FILE).exists() else None
     run_callbacks = [
         keras.callbacks.BackupAndRestore(str(run_dir / BACKUP_DIR)),
+        _epoch_seconds_callback(),  # before CSVLogger, which then records the `seconds` column
         keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True),
         keras.callbacks.ModelCheckpoint(
             str(run_dir / BEST_FILE), monitor="val_accuracy", mode="max", save_best_only=True,
@@ -114,6 +126,41 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config:
     )
     model.save(run_dir / MODEL_FILE)
     return read_history(run_dir)
+
+
+def _reuse(model, run_dir: Path, config: TrainConfig, train_rows: int) -> pd.DataFrame:
+    """A finished run's history, its final weights loaded into `model`, if it was trained as asked."""
+    import keras
+
+    history = read_history(run_dir)
+    recorded = {"epochs": len(history)}
+    if (run_dir / METRICS_FILE).is_file():
+        metrics = json.loads((run_dir / METRICS_FILE).read_text())
+        recorded = {key: metrics["config"][key] for key in vars(config)} | {"train rows": metrics["dataset"]["rows"]["train"]}
+    wanted = vars(config) | {"train rows": train_rows}
+    differs = {key: (value, wanted[key]) for key, value in recorded.items() if value != wanted[key]}
+    if differs:
+        shown = ", ".join(f"{key} {had} (asked: {asked})" for key, (had, asked) in differs.items())
+        raise FileExistsError(f"{run_dir} holds a finished run with other settings: {shown}; "
+                              "choose another run folder or overwrite it")
+    model.set_weights(keras.models.load_model(run_dir / MODEL_FILE).get_weights())
+    print(f"{run_dir} already holds a finished run of {len(history)} epochs: reusing it (overwrite to train again)")
+    return history
+
+
+def _epoch_seconds_callback():
+    import keras
+
+    class EpochSeconds(keras.callbacks.Callback):
+        """Adds each epoch's wall time (training and validation) to the logs as `seconds`."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["seconds"] = round(time.perf_counter() - self.started, 2)
+
+    return EpochSeconds()
 
 
 def read_history(run_dir: str | Path) -> pd.DataFrame:

@@ -25,6 +25,19 @@ def test_class_counts():
     assert counts.columns.tolist() == list(EMOTIONS) and counts.values.sum() == 6
 
 
+def test_first_of_each():
+    train = small_dataset().split().train  # labels 0, 3, 1
+    assert train.first_of_each().tolist() == [0, 2, 1]  # angry, disgust, happy (others absent)
+    assert train.first_of_each(emotions=("happy", "angry")).tolist() == [1, 0]
+
+
+def test_to_frame_has_the_kaggle_layout():
+    frame = small_dataset().to_frame(2)
+    assert frame.columns.tolist() == ["emotion", "pixels", "Usage"]
+    assert frame["Usage"].tolist() == ["Training", "PublicTest"] and frame["emotion"].tolist() == [0, 1]
+    assert frame["pixels"][1] == " ".join(["1"] * 2304)
+
+
 def test_head():
     train = small_dataset().split().train
     assert len(train.head(2)) == 2 and train.head(None) is train

@@ -64,6 +64,12 @@ def test_load_demo_ignores_fer2013(tmp_path, monkeypatch):
     assert data.is_demo and data.source.endswith("seed0.csv")
 
 
+def test_demo_by_name_ignores_fer2013(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FER2013_PATH", str(tmp_path))
+    data = load_fer2013("demo", progress=False)
+    assert data.is_demo and DEMO_NOTICE not in capsys.readouterr().err
+
+
 def test_cache_is_used_until_the_file_changes(tmp_path, monkeypatch, own_cache):
     source = tmp_path / "fer.csv"
     source.write_text(csv_text(random_rows(4)))

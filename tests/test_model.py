@@ -3,7 +3,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from fer_lib.model import PAPER_CNN_PARAMETERS, build_paper_cnn  # noqa: E402
+from fer_lib.model import PAPER_CNN_PARAMETERS, build_paper_cnn, layer_table  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +37,11 @@ def test_compiled_with_the_papers_configuration(model):
 def test_outputs_are_probabilities(model):
     probabilities = model.predict(np.random.default_rng(0).random((3, 48, 48, 1), np.float32), verbose=0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_layer_table(model):
+    table = layer_table(model)
+    assert table.index.tolist()[:4] == ["conv1", "batchnorm1", "relu1", "maxpool1"] and len(table) == 15
+    assert table.loc["conv1", "details"] == "32 filters 3x3, same" and table.loc["conv1", "output shape"] == (48, 48, 32)
+    assert table.loc["maxpool3", "output shape"] == (6, 6, 128) and table.loc["dense", "details"] == "132 units, relu"
+    assert table["parameters"].sum() == PAPER_CNN_PARAMETERS

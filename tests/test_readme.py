@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_lib.cli import markdown_report
+from fer_lib.report import markdown_report
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

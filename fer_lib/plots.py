@@ -1,0 +1,158 @@
+"""The paper's figures, drawn from fer_lib's data: class distribution (Fig. 4), faces (Fig. 5), the architecture
+(Fig. 7), training curves (Fig. 8-9), one test face with its probabilities (Fig. 10-16) and the confusion matrix.
+
+Every function returns a matplotlib Figure (shown inline in a notebook); `save_figure` writes it as a PNG
+into a run folder's figures/. Nothing here needs Graphviz or a display.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .dataset import EMOTIONS
+
+FIGURE_DIR = "figures"
+
+
+def save_figure(figure, run_dir, name: str) -> Path:
+    """Write `figure` to <run_dir>/figures/<name>.png; returns the path."""
+    path = Path(run_dir) / FIGURE_DIR / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def class_distribution(counts: pd.DataFrame, usages=("Training", "PrivateTest")):
+    """Images per emotion for each of `usages` (rows of FERDataset.class_counts()), the rarest class called out."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    long = counts.loc[list(usages)].rename_axis("Usage").reset_index().melt(
+        id_vars="Usage", var_name="emotion", value_name="images")
+    figure, ax = plt.subplots(figsize=(9, 4))
+    sns.barplot(long, x="emotion", y="images", hue="Usage", ax=ax)
+    for bars in ax.containers:
+        ax.bar_label(bars, fontsize=8)
+    share = counts.loc[usages[0]] / counts.loc[usages[0]].sum()
+    rarest = share.idxmin()
+    ax.annotate(f"{rarest}: {share[rarest]:.1%} of {usages[0]}\n({share.max() / share[rarest]:.0f}x fewer than {share.idxmax()})",
+                xy=(EMOTIONS.index(rarest), counts.loc[usages[0], rarest]), xytext=(0, 45),
+                textcoords="offset points", ha="center", color="firebrick", arrowprops={"arrowstyle": "->", "color": "firebrick"})
+    ax.set_title("Distribution of data between classes")
+    figure.tight_layout()
+    return figure
+
+
+def face_grid(faces: np.ndarray, labels: np.ndarray, *, columns: int = 7, title: str | None = None):
+    """Faces (N, 48, 48), uint8 or floats in [0, 1], in a grid, each titled with its emotion."""
+    import matplotlib.pyplot as plt
+
+    rows = int(np.ceil(len(faces) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, face, label in zip(axes.flat, faces, labels):
+        ax.imshow(np.squeeze(face), cmap="gray", vmin=0, vmax=255 if face.dtype == np.uint8 else 1)
+        ax.set_title(EMOTIONS[int(label)], fontsize=9)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def architecture(table: pd.DataFrame, title: str = "paper_cnn"):
+    """The network as a stack of layer boxes (name, type, details, output shape, parameters), input at the top.
+
+    `table` is model.layer_table(model); drawn with matplotlib alone, unlike keras.utils.plot_model (Graphviz).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    colours = {"Conv2D": "#8ecae6", "BatchNormalization": "#ffd166", "ReLU": "#caffbf", "MaxPooling2D": "#ffadad",
+               "Flatten": "#d9d9d9", "Dense": "#bdb2ff"}
+    step = 0.62
+    figure, ax = plt.subplots(figsize=(9, step * (len(table) + 2)))
+    ax.set_xlim(0, 12)
+    ax.set_ylim(-step * (len(table) + 1), step)
+    ax.axis("off")
+    first = table["output shape"].iloc[0]
+    rows = [("input", "face", (first[0], first[1], 1), "", 0, "white")] + [
+        (name, row["type"], row["output shape"], row["details"], row["parameters"], colours.get(row["type"], "white"))
+        for name, row in table.iterrows()
+    ]
+    for i, (name, kind, shape, details, params, colour) in enumerate(rows):
+        y = -i * step
+        ax.add_patch(FancyBboxPatch((0.3, y - 0.22), 11.4, 0.44, boxstyle="round,pad=0.02", fc=colour, ec="0.3"))
+        ax.text(0.5, y, f"{name}  ({kind})", va="center", fontsize=9, weight="bold")
+        ax.text(5.0, y, details, va="center", fontsize=8)
+        ax.text(8.0, y, str(tuple(shape)), va="center", fontsize=8)
+        ax.text(11.5, y, f"{params:,} params" if params else "", va="center", ha="right", fontsize=8)
+        if i:
+            ax.annotate("", xy=(6, y + 0.22), xytext=(6, y + step - 0.22), arrowprops={"arrowstyle": "->", "color": "0.4"})
+    ax.set_title(f"{title}: {int(table['parameters'].sum()):,} parameters")
+    return figure
+
+
+def training_curves(history: pd.DataFrame, metric: str = "accuracy"):
+    """`metric` per epoch on train and validation (history.csv), the best validation epoch marked."""
+    import matplotlib.pyplot as plt
+
+    epochs = history["epoch"] + 1
+    figure, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(epochs, history[metric], "o-", label=f"train {metric}")
+    ax.plot(epochs, history[f"val_{metric}"], "o-", label=f"validation {metric}")
+    pick = history[f"val_{metric}"].idxmax() if metric == "accuracy" else history[f"val_{metric}"].idxmin()
+    ax.axvline(epochs[pick], color="0.6", ls="--", lw=1)
+    ax.annotate(f"best validation: epoch {epochs[pick]}", xy=(epochs[pick], history[f"val_{metric}"][pick]),
+                xytext=(8, 8), textcoords="offset points", fontsize=8, color="0.3")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.set_xticks(epochs)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(metric.capitalize())
+    figure.tight_layout()
+    return figure
+
+
+def prediction(face: np.ndarray, probabilities: np.ndarray, true_label: int, title: str | None = None):
+    """One test face beside its seven class probabilities; the title gives the true and predicted emotion."""
+    import matplotlib.pyplot as plt
+
+    predicted = int(np.argmax(probabilities))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3), gridspec_kw={"width_ratios": [1, 2]})
+    left.imshow(face, cmap="gray", vmin=0, vmax=255)
+    left.axis("off")
+    left.set_title(f"true: {EMOTIONS[true_label]}")
+    colours = ["seagreen" if i == true_label else "firebrick" if i == predicted else "0.6" for i in range(len(EMOTIONS))]
+    right.barh(EMOTIONS, probabilities, color=colours)
+    for i, p in enumerate(probabilities):
+        right.text(min(p + 0.02, 0.9), i, f"{p:.2f}", va="center", fontsize=8)
+    right.set_xlim(0, 1)
+    right.invert_yaxis()
+    right.set_xlabel("probability")
+    verdict = "right" if predicted == true_label else "wrong"
+    right.set_title(f"predicted: {EMOTIONS[predicted]} ({probabilities[predicted]:.2f}), {verdict}")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def confusion_matrix(confusion: pd.DataFrame):
+    """Row-normalized confusion matrix (true x predicted): each cell the share of that true emotion, with counts."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    shares = confusion.div(confusion.sum(axis=1).replace(0, 1), axis=0)
+    labels = np.array([[f"{s:.0%}\n{c}" for s, c in zip(srow, crow)] for srow, crow in zip(shares.values, confusion.values)])
+    figure, ax = plt.subplots(figsize=(7.5, 6))
+    sns.heatmap(shares, annot=labels, fmt="", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": "share of true emotion"},
+                annot_kws={"fontsize": 8}, ax=ax)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("Confusion matrix (rows: true emotion)")
+    figure.tight_layout()
+    return figure
