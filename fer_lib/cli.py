@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--row-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     notebooks.add_argument("--overwrite", action="store_true", help="train again over a finished run in --run-dir "
                            "(without it, a finished run with the same settings is reused)")
+    notebooks.add_argument("--hide-faces", action="store_true", help="no FER2013 pixels in the outputs: mean faces and "
+                           "placeholders instead (how the committed notebooks are made)")
+    notebooks.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks, by number (e.g. 05)")
     notebooks.add_argument("--output", metavar="DIR", help="where the executed notebooks go (default: RUN_DIR/notebooks)")
     notebooks.set_defaults(command=_notebooks)
 
@@ -119,9 +122,10 @@ def _notebooks(args) -> int:
     run_dir = Path(args.run_dir).resolve()
     data = args.data if args.data in (None, DEMO) else str(Path(args.data).expanduser().resolve())
     parameters = {"DATA": data, "RUN_DIR": str(_within(run_dir, PROJECT_ROOT)), "EPOCHS": args.epochs,
-                  "SEED": args.seed, "ROW_LIMIT": args.row_limit, "OVERWRITE": args.overwrite}
+                  "SEED": args.seed, "ROW_LIMIT": args.row_limit, "OVERWRITE": args.overwrite,
+                  "SHOW_FACES": not args.hide_faces}
     try:
-        done = run_series(args.output or run_dir / "notebooks", parameters)
+        done = run_series(args.output or run_dir / "notebooks", parameters, only=args.only)
     except NotebookFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

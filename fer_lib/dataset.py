@@ -29,6 +29,11 @@ class Subset:
         """The first `n` rows (all of them when `n` is None)."""
         return self if n is None else Subset(self.x[:n], self.y[:n])
 
+    def mean_faces(self) -> np.ndarray:
+        """The average face of each emotion, float32 (7, 48, 48) in [0, 255] (zeros for an absent emotion)."""
+        return np.stack([self.x[self.y == k].mean(axis=0) if (self.y == k).any() else np.zeros(self.x.shape[1:])
+                         for k in range(len(EMOTIONS))]).astype(np.float32)
+
     def first_of_each(self, per_class: int = 1, emotions=EMOTIONS) -> np.ndarray:
         """Indices of the first `per_class` rows of each of `emotions`, in that order (fewer if a class is short)."""
         return np.concatenate([np.flatnonzero(self.y == EMOTIONS.index(e))[:per_class] for e in emotions])
@@ -74,14 +79,18 @@ class FERDataset:
             test=self.subset("PublicTest"),
         )
 
-    def to_frame(self, n: int | None = None):
-        """The first `n` rows (all when None) in the Kaggle CSV's layout: emotion, pixels, Usage (paper, Fig. 3)."""
+    def to_frame(self, n: int | None = None, *, pixels: bool = True):
+        """The first `n` rows (all when None) in the Kaggle CSV's layout: emotion, pixels, Usage (paper, Fig. 3).
+
+        `pixels=False` puts the number of pixel values in place of the values themselves.
+        """
         import pandas as pd
 
         rows = slice(None) if n is None else slice(n)
+        faces = self.pixels[rows]
         return pd.DataFrame({
             "emotion": self.labels[rows],
-            "pixels": [" ".join(map(str, face.ravel())) for face in self.pixels[rows]],
+            "pixels": [" ".join(map(str, face.ravel())) if pixels else f"({face.size} values, not shown)" for face in faces],
             "Usage": [USAGES[u] for u in self.usage[rows]],
         })
 

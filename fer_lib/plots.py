@@ -117,13 +117,21 @@ def training_curves(history: pd.DataFrame, metric: str = "accuracy"):
     return figure
 
 
-def prediction(face: np.ndarray, probabilities: np.ndarray, true_label: int, title: str | None = None):
-    """One test face beside its seven class probabilities; the title gives the true and predicted emotion."""
+def prediction(face: np.ndarray | None, probabilities: np.ndarray, true_label: int, title: str | None = None):
+    """One test face beside its seven class probabilities; the title gives the true and predicted emotion.
+
+    `face=None` leaves the image out (a placeholder says so), for outputs that may not carry FER2013's pixels.
+    """
     import matplotlib.pyplot as plt
 
     predicted = int(np.argmax(probabilities))
     figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3), gridspec_kw={"width_ratios": [1, 2]})
-    left.imshow(face, cmap="gray", vmin=0, vmax=255)
+    if face is None:
+        left.text(0.5, 0.5, "face not shown\n(FER2013 images are\nnot redistributed)", ha="center", va="center",
+                  fontsize=9, color="0.4", transform=left.transAxes)
+        left.add_patch(plt.Rectangle((0.05, 0.05), 0.9, 0.9, fill=False, ec="0.6", ls="--", transform=left.transAxes))
+    else:
+        left.imshow(face, cmap="gray", vmin=0, vmax=255)
     left.axis("off")
     left.set_title(f"true: {EMOTIONS[true_label]}")
     colours = ["seagreen" if i == true_label else "firebrick" if i == predicted else "0.6" for i in range(len(EMOTIONS))]

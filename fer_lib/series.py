@@ -1,13 +1,15 @@
-"""The notebook series as one batch job: papermill executes notebooks/NN_*.ipynb in order, headless.
+"""The notebook series as one batch job: papermill executes the sources notebooks/NN_name.py in order, headless.
 
-Each notebook gets the parameters it declares in its `parameters` cell (DATA, RUN_DIR, EPOCHS, ...);
-the executed copies are written to an output folder, cleaned of papermill's timings. The first failing
-notebook stops the series; its executed copy (with the traceback) is kept as NN_name.failed.ipynb.
+The jupytext sources (py:percent) are the truth; each is executed as a notebook with the parameters it declares
+in its `parameters` cell (DATA, RUN_DIR, EPOCHS, ...), and the executed copy, cleaned of papermill's timings,
+is written to an output folder as NN_name.ipynb. The first failing notebook stops the series; its executed
+copy (with the traceback) is kept as NN_name.failed.ipynb.
 """
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from .loading import DEMO, PROJECT_ROOT, find_fer2013
@@ -22,16 +24,20 @@ class NotebookFailed(RuntimeError):
 
 
 def series(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
-    """The series' notebooks, in order (NN_name.ipynb; not the .partial/.failed copies a run leaves)."""
-    notebooks = sorted(p for p in Path(notebook_dir).glob("[0-9][0-9]_*.ipynb") if "." not in p.stem)
-    if not notebooks:
-        raise FileNotFoundError(f"{notebook_dir}: no NN_name.ipynb notebooks")
-    return notebooks
+    """The series' sources, in order (NN_name.py)."""
+    sources = sorted(Path(notebook_dir).glob("[0-9][0-9]_*.py"))
+    if not sources:
+        raise FileNotFoundError(f"{notebook_dir}: no NN_name.py notebook sources")
+    return sources
 
 
-def run_series(output_dir: str | Path, parameters: dict, *, notebook_dir: Path = NOTEBOOK_DIR,
+def run_series(output_dir: str | Path, parameters: dict, *, notebook_dir: Path = NOTEBOOK_DIR, only=None,
                progress: bool = True) -> list[Path]:
-    """Execute every notebook with the `parameters` it declares; returns the executed copies' paths."""
+    """Execute every notebook (or those whose number is in `only`, e.g. ["05"]) with the `parameters` it declares.
+
+    Returns the executed copies' paths.
+    """
+    import jupytext
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -41,22 +47,27 @@ def run_series(output_dir: str | Path, parameters: dict, *, notebook_dir: Path =
                          "the demo dataset may not overwrite them (pass --data with FER2013, or another --output)")
     output_dir.mkdir(parents=True, exist_ok=True)
     done = []
-    for notebook in series(notebook_dir):
-        declared = papermill.inspect_notebook(str(notebook))
-        given = {name: value for name, value in parameters.items() if name in declared}
-        failed = output_dir / f"{notebook.stem}.failed.ipynb"
+    notebooks = [nb for nb in series(notebook_dir) if only is None or nb.name[:2] in only]
+    if not notebooks:
+        raise FileNotFoundError(f"{notebook_dir}: no notebook numbered {', '.join(only)}")
+    for source in notebooks:
+        target = output_dir / f"{source.stem}.ipynb"
+        partial, failed = target.with_suffix(".partial.ipynb"), target.with_suffix(".failed.ipynb")
         failed.unlink(missing_ok=True)
-        partial = output_dir / f"{notebook.stem}.partial.ipynb"
-        print(f"{notebook.name}: {', '.join(f'{k}={v!r}' for k, v in given.items()) or 'default parameters'}", flush=True)
-        try:
-            papermill.execute_notebook(str(notebook), str(partial), parameters=given, cwd=str(notebook.parent),
-                                       kernel_name="python3", progress_bar=progress)
-        except PapermillExecutionError as error:
-            os.replace(partial, failed)
-            raise NotebookFailed(f"{notebook.name}: cell In [{error.exec_count}] raised {error.ename}: {error.evalue} "
-                                 f"(the executed copy with the traceback: {failed})") from None
+        with tempfile.TemporaryDirectory() as scratch:
+            notebook = Path(scratch) / target.name
+            jupytext.write(jupytext.read(source), notebook)
+            declared = papermill.inspect_notebook(str(notebook))
+            given = {name: value for name, value in parameters.items() if name in declared}
+            print(f"{target.name}: {', '.join(f'{k}={v!r}' for k, v in given.items()) or 'default parameters'}", flush=True)
+            try:
+                papermill.execute_notebook(str(notebook), str(partial), parameters=given, cwd=str(source.parent),
+                                           kernel_name="python3", progress_bar=progress)
+            except PapermillExecutionError as error:
+                os.replace(partial, failed)
+                raise NotebookFailed(f"{target.name}: cell In [{error.exec_count}] raised {error.ename}: {error.evalue} "
+                                     f"(the executed copy with the traceback: {failed})") from None
         clean_notebook(partial)
-        target = output_dir / notebook.name
         os.replace(partial, target)
         done.append(target)
     return done

@@ -36,6 +36,13 @@ def test_to_frame_has_the_kaggle_layout():
     assert frame.columns.tolist() == ["emotion", "pixels", "Usage"]
     assert frame["Usage"].tolist() == ["Training", "PublicTest"] and frame["emotion"].tolist() == [0, 1]
     assert frame["pixels"][1] == " ".join(["1"] * 2304)
+    assert small_dataset().to_frame(1, pixels=False)["pixels"][0] == "(2304 values, not shown)"
+
+
+def test_mean_faces():
+    means = small_dataset().split().train.mean_faces()  # rows 0 (angry), 3 (happy), 5 (disgust), pixel value = row
+    assert means.shape == (7, 48, 48) and means.dtype == np.float32
+    assert means[:, 0, 0].tolist() == [0, 5, 0, 3, 0, 0, 0]
 
 
 def test_head():

@@ -62,6 +62,11 @@ def test_prediction_says_right_or_wrong():
     assert "predicted: angry (0.78), wrong" in texts(plots.prediction(face, p, true_label=2))
 
 
+def test_prediction_can_leave_the_face_out():
+    figure = plots.prediction(None, np.eye(7)[3], true_label=3)
+    assert "face not shown" in texts(figure) and not figure.axes[0].images
+
+
 def test_confusion_matrix_rows_are_shares_with_counts():
     figure = plots.confusion_matrix(score(np.array([0, 0, 1, 3]), np.array([0, 3, 1, 3])).confusion)
     assert {"50%\n1", "100%\n1", "0%\n0"} <= {t.get_text() for t in figure.axes[0].texts}

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -10,21 +11,23 @@ from fer_lib.cli import main
 
 
 def write_notebook(path, *cells, parameters="X = 1"):
+    """A jupytext py:percent source with a parameters cell, then `cells`."""
     params = new_code_cell(parameters, metadata={"tags": ["parameters"]})
     notebook = new_notebook(cells=[params, *(new_code_cell(c) for c in cells)],
                             metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nbformat.write(notebook, path)
+    jupytext.write(notebook, path, fmt="py:percent")
 
 
 @pytest.fixture
 def tiny_series(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    write_notebook(folder / "01_first.ipynb", "print('first', X)")
-    write_notebook(folder / "02_second.ipynb", "print('second', X, Y)", "raise ValueError(f'boom {Y}')",
+    write_notebook(folder / "01_first.py", "print('first', X)")
+    write_notebook(folder / "02_second.py", "print('second', X, Y)", "raise ValueError(f'boom {Y}')",
                    parameters="X = 1\nY = 2")
-    write_notebook(folder / "03_third.ipynb", "print('third')")
-    (folder / "notes.ipynb").write_text("not part of the series")
+    write_notebook(folder / "03_third.py", "print('third')")
+    (folder / "helpers.py").write_text("# not part of the series")
+    (folder / "01_first.ipynb").write_text("an executed copy, not a source")
     return folder
 
 
@@ -33,7 +36,7 @@ def outputs(path):
 
 
 def test_series_is_ordered(tiny_series):
-    assert [p.name for p in series.series(tiny_series)] == ["01_first.ipynb", "02_second.ipynb", "03_third.ipynb"]
+    assert [p.name for p in series.series(tiny_series)] == ["01_first.py", "02_second.py", "03_third.py"]
 
 
 def test_the_first_failure_stops_the_series_and_names_the_cell(tiny_series, tmp_path):
@@ -45,8 +48,15 @@ def test_the_first_failure_stops_the_series_and_names_the_cell(tiny_series, tmp_
     assert "second 10 20\n" in outputs(out / "02_second.failed.ipynb")
 
 
+def test_only_some_notebooks(tiny_series, tmp_path):
+    done = series.run_series(tmp_path / "out", {"X": 3}, notebook_dir=tiny_series, only=["03"], progress=False)
+    assert [p.name for p in done] == ["03_third.ipynb"]
+    with pytest.raises(FileNotFoundError, match="no notebook numbered 07"):
+        series.run_series(tmp_path / "out", {}, notebook_dir=tiny_series, only=["07"])
+
+
 def test_executed_copies_are_clean(tiny_series, tmp_path):
-    (tiny_series / "02_second.ipynb").unlink()
+    (tiny_series / "02_second.py").unlink()
     done = series.run_series(tmp_path / "out", {"X": 3}, notebook_dir=tiny_series, progress=False)
     assert [p.name for p in done] == ["01_first.ipynb", "03_third.ipynb"]
     raw = json.loads(done[0].read_text())
@@ -64,15 +74,17 @@ def test_the_demo_may_not_overwrite_the_fer2013_notebooks():
 
 def test_cli_hands_the_kernels_absolute_data_and_project_relative_run_dir(monkeypatch, tmp_path, capsys):
     calls = []
-    monkeypatch.setattr(series, "run_series", lambda output, parameters: calls.append((output, parameters)) or [tmp_path / "01.ipynb"])
+    monkeypatch.setattr(series, "run_series", lambda output, parameters, only: calls.append((output, parameters, only)) or [tmp_path / "01.ipynb"])
     Path("fer.csv").write_text("")  # in the working directory
     project = loading.PROJECT_ROOT
-    assert main(["notebooks", "--data", "fer.csv", "--epochs", "3", "--run-dir", str(project / "runs/x")]) == 0
-    output, parameters = calls[0]
+    assert main(["notebooks", "--data", "fer.csv", "--epochs", "3", "--run-dir", str(project / "runs/x"),
+                 "--hide-faces", "--only", "05"]) == 0
+    output, parameters, only = calls[0]
     assert parameters == {"DATA": str(Path.cwd() / "fer.csv"), "RUN_DIR": "runs/x", "EPOCHS": 3, "SEED": 0,
-                          "ROW_LIMIT": None, "OVERWRITE": False}
+                          "ROW_LIMIT": None, "OVERWRITE": False, "SHOW_FACES": False}
+    assert only == ["05"]
     assert output == project.resolve() / "runs/x/notebooks"
 
-    monkeypatch.setattr(series, "run_series", lambda output, parameters: (_ for _ in ()).throw(series.NotebookFailed("04_training.ipynb: cell In [7] raised X")))
+    monkeypatch.setattr(series, "run_series", lambda output, parameters, only: (_ for _ in ()).throw(series.NotebookFailed("04_training.ipynb: cell In [7] raised X")))
     assert main(["notebooks", "--data", "demo"]) == 1
     assert "error: 04_training.ipynb: cell In [7] raised X" in capsys.readouterr().err
