@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 DATA ?=
 EPOCHS ?= 20
 RUN_DIR ?= runs/paper_cnn
+OVERWRITE ?=
 TRAIN_ARGS ?=
 PYTEST_ARGS ?=
+SERIES = $(PY) -m fer_lib notebooks $(if $(DATA),--data "$(DATA)") $(if $(OVERWRITE),--overwrite)
 
-.PHONY: run test bench reproduce clean
+.PHONY: run train test notebooks bench reproduce clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,9 +20,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-## run: train the paper's CNN with the paper's recipe and evaluate it on PublicTest
-##      (make run DATA=... EPOCHS=... RUN_DIR=... TRAIN_ARGS="--overwrite --seed 1")
+## run: the notebook series, executed in order by papermill into RUN_DIR/notebooks (figures, numbers, model in RUN_DIR)
+##      (make run DATA=... EPOCHS=... RUN_DIR=... OVERWRITE=1; a finished run with the same settings is reused)
 run: $(VENV)/.installed
+	$(SERIES) --epochs $(EPOCHS) --run-dir $(RUN_DIR)
+
+## train: the same training and evaluation from the command line, without the notebooks
+##        (make train DATA=... EPOCHS=... RUN_DIR=... TRAIN_ARGS="--overwrite --seed 1")
+train: $(VENV)/.installed
 	$(PY) -m fer_lib train $(if $(DATA),--data "$(DATA)") --epochs $(EPOCHS) --run-dir $(RUN_DIR) $(TRAIN_ARGS)
 
 ## test: every test; those that need FER2013 run when it is found (FER2013_PATH or data/), else skip
@@ -32,9 +39,16 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_load.py $(if $(DATA),--data "$(DATA)")
 	$(PY) benchmarks/bench_train.py $(if $(DATA),--data "$(DATA)")
 
-## reproduce: the README's real run on the full FER2013 (about an hour on 2 CPU cores)
+## notebooks: after editing notebooks/NN_name.py, re-execute nbval's demo references (tests/notebooks/) from it;
+##            the paired notebooks/NN_name.ipynb are re-executed on FER2013 by `make reproduce`
+notebooks: $(VENV)/.installed
+	$(PY) -m fer_lib notebooks --data demo --run-dir runs/nbval --overwrite --output tests/notebooks
+
+## reproduce: the README's real run: the series on the full FER2013, executed into notebooks/ (what GitHub shows)
+##            without FER2013's pixels, run folder results/paper_cnn_fer2013 (about 45 min on 2 CPU cores; a finished
+##            run is reused unless OVERWRITE=1)
 reproduce: $(VENV)/.installed
-	$(PY) -m fer_lib train $(if $(DATA),--data "$(DATA)") --run-dir results/paper_cnn_fer2013
+	$(SERIES) --run-dir results/paper_cnn_fer2013 --output notebooks --hide-faces
 
 clean:
 	rm -rf runs .pytest_cache
