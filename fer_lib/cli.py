@@ -9,6 +9,7 @@ from pathlib import Path
 from .dataset import DataError, FERDataset, Splits
 from .loading import load_fer2013
 from .report import markdown_report, summary, write_run_metrics
+from .training import METRICS_FILE
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
 
@@ -115,8 +116,8 @@ def _train(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from .loading import DEMO, PROJECT_ROOT
-    from .series import NotebookFailed, run_series
+    from .loading import DEMO, DEMO_NOTICE, PROJECT_ROOT
+    from .series import NotebookFailed, run_series, uses_demo
 
     # The kernels run in notebooks/: hand them absolute paths, or paths relative to the project (see project_path).
     run_dir = Path(args.run_dir).resolve()
@@ -124,12 +125,19 @@ def _notebooks(args) -> int:
     parameters = {"DATA": data, "RUN_DIR": str(_within(run_dir, PROJECT_ROOT)), "EPOCHS": args.epochs,
                   "SEED": args.seed, "ROW_LIMIT": args.row_limit, "OVERWRITE": args.overwrite,
                   "SHOW_FACES": not args.hide_faces}
+    demo = uses_demo(data)
+    if demo:
+        print(DEMO_NOTICE, file=sys.stderr, flush=True)
     try:
         done = run_series(args.output or run_dir / "notebooks", parameters, only=args.only)
     except NotebookFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"executed {len(done)} notebooks into {done[0].parent}")
+    if (run_dir / METRICS_FILE).is_file():
+        print(summary(json.loads((run_dir / METRICS_FILE).read_text())))
+    if demo:
+        print(DEMO_NOTICE, file=sys.stderr)
     return 0
 
 

@@ -42,7 +42,7 @@ def run_series(output_dir: str | Path, parameters: dict, *, notebook_dir: Path =
     from papermill.exceptions import PapermillExecutionError
 
     output_dir = Path(output_dir).resolve()
-    if output_dir == NOTEBOOK_DIR.resolve() and _is_demo(parameters.get("DATA")):
+    if output_dir == NOTEBOOK_DIR.resolve() and uses_demo(parameters.get("DATA")):
         raise ValueError(f"{NOTEBOOK_DIR} keeps the notebooks executed on the real FER2013; "
                          "the demo dataset may not overwrite them (pass --data with FER2013, or another --output)")
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,8 @@ def run_series(output_dir: str | Path, parameters: dict, *, notebook_dir: Path =
     return done
 
 
-def _is_demo(data) -> bool:
+def uses_demo(data) -> bool:
+    """Whether the notebooks, given DATA = `data`, will run on the demo dataset."""
     return data is not None and str(data) == DEMO or find_fer2013(data) is None
 
 

@@ -83,6 +83,10 @@ def test_cli_hands_the_kernels_absolute_data_and_project_relative_run_dir(monkey
     assert parameters == {"DATA": str(Path.cwd() / "fer.csv"), "RUN_DIR": "runs/x", "EPOCHS": 3, "SEED": 0,
                           "ROW_LIMIT": None, "OVERWRITE": False, "SHOW_FACES": False}
     assert only == ["05"]
+    assert "FER2013 not found" not in capsys.readouterr().err
+
+    assert main(["notebooks"]) == 0  # no FER2013 anywhere: the demo, said before and after
+    assert capsys.readouterr().err.count(loading.DEMO_NOTICE) == 2
     assert output == project.resolve() / "runs/x/notebooks"
 
     monkeypatch.setattr(series, "run_series", lambda output, parameters, only: (_ for _ in ()).throw(series.NotebookFailed("04_training.ipynb: cell In [7] raised X")))
