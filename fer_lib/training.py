@@ -84,7 +84,8 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config:
 
     For reproducible numbers call set_seed(config.seed) before building `model` (its initial weights).
     Resumes an unfinished run in `run_dir`. A finished one is an error, unless `overwrite` (train again)
-    or `reuse` (load its final weights into `model` and return its history, when its epoch count matches).
+    or `reuse` (load its final weights into `model` and return its history, if it was trained with the same
+    epochs, batch size, learning rate, seed and number of training rows).
     `callbacks` are extra Keras callbacks, called after the run folder's own.
     """
     import keras
