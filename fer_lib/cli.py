@@ -125,9 +125,10 @@ def _notebooks(args) -> int:
     parameters = {"DATA": data, "RUN_DIR": str(_within(run_dir, PROJECT_ROOT)), "EPOCHS": args.epochs,
                   "SEED": args.seed, "ROW_LIMIT": args.row_limit, "OVERWRITE": args.overwrite,
                   "SHOW_FACES": not args.hide_faces}
-    demo = uses_demo(data)
-    if demo:
-        print(DEMO_NOTICE, file=sys.stderr, flush=True)
+    notice = None
+    if uses_demo(data):
+        notice = DEMO_NOTICE if data is None else "fer_lib: --data demo -> the synthetic DEMO dataset; results are NOT FER2013's."
+        print(notice, file=sys.stderr, flush=True)
     try:
         done = run_series(args.output or run_dir / "notebooks", parameters, only=args.only)
     except NotebookFailed as error:
@@ -136,8 +137,8 @@ def _notebooks(args) -> int:
     print(f"executed {len(done)} notebooks into {done[0].parent}")
     if (run_dir / METRICS_FILE).is_file():
         print(summary(json.loads((run_dir / METRICS_FILE).read_text())))
-    if demo:
-        print(DEMO_NOTICE, file=sys.stderr)
+    if notice:
+        print(notice, file=sys.stderr)
     return 0
 
 

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .dataset import FERDataset
 from . import loading
+from .dataset import FERDataset
 from .loading import DEMO
 
 REPOSITORY = "https://github.com/fer-lib/fer_lib"  # the Colab setup cell and the README's badges point here
@@ -47,7 +47,7 @@ def locate_data(data: str | None) -> str | None:
             drive.mount(str(COLAB_DRIVE))
         except Exception as error:  # the user may decline the Drive permission prompt
             print(f"Google Drive not mounted ({error}); looking elsewhere")
-    for name in ("fer2013.csv", "fer2013.csv.gz", "fer2013"):
+    for name in loading.DATA_NAMES:
         if (COLAB_DRIVE / "MyDrive" / name).exists():
             return str(COLAB_DRIVE / "MyDrive" / name)
     if _kaggle_ready():

@@ -79,10 +79,13 @@ def uses_demo(data) -> bool:
 
 
 def clean_notebook(path: str | Path) -> None:
-    """Drop papermill's and Jupyter's per-run noise (timings, absolute paths), keeping outputs and parameters."""
+    """Drop papermill's and Jupyter's per-run noise (timings, absolute paths, random cell ids), keeping outputs
+    and parameters, so that a notebook executed again differs from its last copy only where its content does."""
     path = Path(path)
     notebook = json.loads(path.read_text())
-    for cell in notebook["cells"]:
+    for number, cell in enumerate(notebook["cells"]):
+        if "id" in cell:
+            cell["id"] = f"cell-{number}"
         for key in ("papermill", "execution"):
             cell.get("metadata", {}).pop(key, None)
     run = notebook["metadata"].get("papermill")

@@ -44,7 +44,7 @@ import pandas as pd
 
 from fer_lib import EMOTIONS, load_fer2013, notebook, plots
 from fer_lib.evaluation import evaluate, predict_proba
-from fer_lib.report import save_numbers
+from fer_lib.report import PAPER_MINIMUM_ACCURACY, save_numbers
 
 DATA = notebook.locate_data(DATA)
 RUN_DIR = notebook.project_path(RUN_DIR)
@@ -101,11 +101,12 @@ pd.DataFrame({
     "accuracy (recall) %": (100 * per_class["recall"]).round(1),
     "precision %": (100 * per_class["precision"]).round(1),
     "paper's claim %": "76-100",
-    "meets the claim": per_class["recall"] >= 0.76,
+    "meets the claim": per_class["recall"] >= PAPER_MINIMUM_ACCURACY,
 })
 
 # %%
-print(f"{int((per_class['recall'] >= 0.76).sum())} of 7 emotions reach the paper's 76% on PublicTest; "
+print(f"{int((per_class['recall'] >= PAPER_MINIMUM_ACCURACY).sum())} of 7 emotions reach the paper's "
+      f"{PAPER_MINIMUM_ACCURACY:.0%} on PublicTest; "
       f"lowest: {per_class['recall'].idxmin()} ({per_class['recall'].min():.1%}), "
       f"highest: {per_class['recall'].idxmax()} ({per_class['recall'].max():.1%})")
 

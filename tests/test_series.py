@@ -62,6 +62,7 @@ def test_executed_copies_are_clean(tiny_series, tmp_path):
     raw = json.loads(done[0].read_text())
     assert raw["metadata"]["papermill"] == {"parameters": {"X": 3}}
     assert all("papermill" not in cell["metadata"] and "execution" not in cell["metadata"] for cell in raw["cells"])
+    assert [cell["id"] for cell in raw["cells"]] == [f"cell-{i}" for i in range(len(raw["cells"]))]
     assert str(tmp_path) not in done[0].read_text()
 
 
@@ -91,4 +92,5 @@ def test_cli_hands_the_kernels_absolute_data_and_project_relative_run_dir(monkey
 
     monkeypatch.setattr(series, "run_series", lambda output, parameters, only: (_ for _ in ()).throw(series.NotebookFailed("04_training.ipynb: cell In [7] raised X")))
     assert main(["notebooks", "--data", "demo"]) == 1
-    assert "error: 04_training.ipynb: cell In [7] raised X" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--data demo -> the synthetic DEMO dataset" in err and "error: 04_training.ipynb: cell In [7] raised X" in err
