@@ -37,12 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     data_options(info)
     info.set_defaults(command=_info)
 
-    train = commands.add_parser("train", help="train the paper's CNN, then evaluate it on PublicTest")
+    train = commands.add_parser("train", help="train the paper's CNN (or the stronger one), then evaluate it on PublicTest")
     data_options(train)
+    train.add_argument("--model", choices=("paper", "strong"), default="paper",
+                       help="paper: the paper's CNN and recipe; strong: fer_lib.strong's VGG-style CNN and recipe "
+                            "(default: %(default)s)")
     train.add_argument("--run-dir", default="runs/paper_cnn", help="run folder (default: %(default)s)")
-    train.add_argument("--epochs", type=_positive, default=20, help="default: %(default)s (the paper)")
+    train.add_argument("--epochs", type=_positive, help="default: 20 (the paper), 36 (strong)")
     train.add_argument("--batch-size", type=_positive, default=64, help="default: %(default)s (the paper)")
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam; default: %(default)s (the paper)")
+    train.add_argument("--learning-rate", type=float, help="peak learning rate; default: 1e-3 (the paper, Adam), "
+                       "0.05 (strong, SGD)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -98,6 +102,7 @@ def _info(args) -> int:
 
 def _train(args) -> int:
     from .model import build_paper_cnn
+    from .strong import StrongConfig, build_strong_cnn
     from .training import TrainConfig, set_seed, train
 
     dataset = _load(args)
@@ -106,10 +111,11 @@ def _train(args) -> int:
     for name, subset in vars(splits).items():
         if len(subset) == 0:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed)
+    asked = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate)) if value}
+    config = (TrainConfig if args.model == "paper" else StrongConfig)(batch_size=args.batch_size, seed=args.seed, **asked)
     set_seed(config.seed)  # before building: the initial weights come from the seed too
-    train(build_paper_cnn(config.learning_rate), splits.train, splits.validation, args.run_dir, config,
-          overwrite=args.overwrite, verbose=2)
+    model = build_paper_cnn(config.learning_rate) if args.model == "paper" else build_strong_cnn(config, len(splits.train))
+    train(model, splits.train, splits.validation, args.run_dir, config, overwrite=args.overwrite, verbose=2)
     metrics = write_run_metrics(args.run_dir, dataset, splits, config)
     print(summary(metrics))
     return 0

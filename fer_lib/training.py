@@ -3,7 +3,7 @@
 A run folder holds:
     model.keras   the model after the last epoch      best.keras  the best epoch by validation accuracy
     history.csv   one row per epoch (with its seconds)  metrics.json  written by report.write_run_metrics
-    logs/         TensorBoard logs (with the graph)   backup/     BackupAndRestore state, while unfinished
+    logs/         TensorBoard logs (with the graph; TensorFlow backend)   backup/     BackupAndRestore state, while unfinished
 A run that is killed part-way resumes from its last finished epoch when started again on the same folder.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import EMOTIONS, Subset
+from .dataset import EMOTIONS, Subset, one_hot
 
 MODEL_FILE, BEST_FILE, HISTORY_FILE, METRICS_FILE = "model.keras", "best.keras", "history.csv", "metrics.json"
 LOG_DIR, BACKUP_DIR = "logs", "backup"
@@ -41,12 +41,14 @@ class TrainConfig:
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow and make TensorFlow's ops deterministic."""
+    """Seed Python, NumPy and the Keras backend; on TensorFlow, also make its ops deterministic."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = None):
@@ -78,9 +80,11 @@ def is_finished(run_dir: str | Path) -> bool:
     return (run_dir / MODEL_FILE).is_file() and not (run_dir / BACKUP_DIR).is_dir()
 
 
-def train(model, train: Subset, validation: Subset, run_dir: str | Path, config: TrainConfig = TrainConfig(),
+def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=TrainConfig(),
           *, overwrite: bool = False, reuse: bool = False, callbacks=(), verbose: int | str = "auto") -> pd.DataFrame:
     """Fit `model` (compiled) on `train`, validating on `validation`; returns the history (one row per epoch).
+
+    `config` is a TrainConfig (the paper) or a strong.StrongConfig: epochs, batch_size and seed drive the fit.
 
     For reproducible numbers call set_seed(config.seed) before building `model` (its initial weights).
     Resumes an unfinished run in `run_dir`. A finished one is an error, unless `overwrite` (train again)
@@ -115,21 +119,20 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config:
             str(run_dir / BEST_FILE), monitor="val_accuracy", mode="max", save_best_only=True,
             initial_value_threshold=None if best_so_far is None or np.isnan(best_so_far) else float(best_so_far),
         ),
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / LOG_DIR), write_graph=True),
     ]
-    model.fit(
-        make_dataset(train, config.batch_size, shuffle_seed=config.seed),
-        validation_data=make_dataset(validation, config.batch_size),
-        epochs=config.epochs,
-        shuffle=False,  # the pipeline shuffles, seeded
-        callbacks=[*run_callbacks, *callbacks],
-        verbose=verbose,
-    )
+    if keras.backend.backend() == "tensorflow":
+        run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / LOG_DIR), write_graph=True))
+        inputs = {"x": make_dataset(train, config.batch_size, shuffle_seed=config.seed), "shuffle": False,
+                  "validation_data": make_dataset(validation, config.batch_size)}  # the pipeline shuffles, seeded
+    else:  # JAX or PyTorch (e.g. on a GPU machine without TensorFlow): arrays, shuffled by Keras
+        inputs = {"x": _as_inputs(train.x), "y": one_hot(train.y), "batch_size": config.batch_size, "shuffle": True,
+                  "validation_data": (_as_inputs(validation.x), one_hot(validation.y))}
+    model.fit(**inputs, epochs=config.epochs, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
     model.save(run_dir / MODEL_FILE)
     return read_history(run_dir)
 
 
-def _reuse(model, run_dir: Path, config: TrainConfig, train_rows: int) -> pd.DataFrame:
+def _reuse(model, run_dir: Path, config, train_rows: int) -> pd.DataFrame:
     """A finished run's history, its final weights loaded into `model`, if it was trained as asked."""
     import keras
 
@@ -138,7 +141,7 @@ def _reuse(model, run_dir: Path, config: TrainConfig, train_rows: int) -> pd.Dat
     if (run_dir / METRICS_FILE).is_file():
         metrics = json.loads((run_dir / METRICS_FILE).read_text())
         recorded = {key: metrics["config"][key] for key in vars(config)} | {"train rows": metrics["dataset"]["rows"]["train"]}
-    wanted = vars(config) | {"train rows": train_rows}
+    wanted = json.loads(json.dumps(vars(config))) | {"train rows": train_rows}  # tuples as metrics.json has them
     differs = {key: (value, wanted[key]) for key, value in recorded.items() if value != wanted[key]}
     if differs:
         shown = ", ".join(f"{key} {had} (asked: {asked})" for key, (had, asked) in differs.items())
@@ -162,6 +165,10 @@ def _epoch_seconds_callback():
             logs["seconds"] = round(time.perf_counter() - self.started, 2)
 
     return EpochSeconds()
+
+
+def _as_inputs(faces: np.ndarray) -> np.ndarray:
+    return (faces.astype(np.float32) / 255.0)[..., np.newaxis]
 
 
 def read_history(run_dir: str | Path) -> pd.DataFrame:

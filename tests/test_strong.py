@@ -1,0 +1,77 @@
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("tensorflow")
+
+from fer_lib.cli import main  # noqa: E402
+from fer_lib.strong import StrongConfig, build_strong_cnn, learning_rate_schedule  # noqa: E402
+from fer_lib.training import set_seed, train  # noqa: E402
+
+TINY = StrongConfig(epochs=3, warmup_epochs=1, widths=(8, 16), convs_per_stage=(1, 2), dense_units=16)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"warmup_epochs": 36}, "warmup_epochs must lie in [0, epochs=36)"),
+    ({"optimizer": "rmsprop"}, "optimizer must be 'sgd' or 'adamw'"),
+    ({"widths": (32, 64), "convs_per_stage": (1, 1, 2)}, "needs a positive count per stage of (32, 64)"),
+    ({"widths": ()}, "widths must be 1 to 4 positive channel counts"),
+    ({"dropout": 1.0}, "dropout must lie in [0, 1)"),
+])
+def test_config_rejects_bad_settings(change, message):
+    with pytest.raises(ValueError) as error:
+        StrongConfig(**change)
+    assert message in str(error.value)
+
+
+def test_default_recipe_shape_and_size():
+    model = build_strong_cnn()
+    assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
+    assert model.count_params() == 1_720_743  # the shipped size is checked against this in the model card
+    assert model.count_params() * 4 < 20e6
+
+
+def test_augmentation_acts_only_while_training(demo):
+    set_seed(0)
+    model = build_strong_cnn(TINY, 64)
+    faces = demo.test.x[:8, ..., None].astype("float32") / 255
+    inference = model(faces, training=False).numpy()
+    np.testing.assert_array_equal(inference, model(faces, training=False).numpy())
+    np.testing.assert_allclose(inference.sum(axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(inference, model(faces, training=True).numpy())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_learning_rate_warms_up_then_decays_to_zero(optimizer):
+    config = StrongConfig(epochs=10, warmup_epochs=2, learning_rate=0.05, optimizer=optimizer)
+    assert type(build_strong_cnn(config).optimizer).__name__.lower() == optimizer
+    schedule = learning_rate_schedule(config, steps_per_epoch=10)
+    rates = [float(schedule(step)) for step in (0, 10, 20, 60, 100)]
+    assert rates[0] == 0 and rates[1] == pytest.approx(0.025) and rates[2] == pytest.approx(0.05)
+    assert rates[2] > rates[3] > rates[4] and rates[4] == pytest.approx(0, abs=1e-9)
+
+
+def test_training_is_deterministic_and_resumable(demo, tmp_path):
+    histories = []
+    for run in ("a", "b"):
+        set_seed(TINY.seed)
+        histories.append(train(build_strong_cnn(TINY, 128), demo.train.head(128), demo.validation.head(64),
+                               tmp_path / run, TINY, verbose=0))
+    assert histories[0].drop(columns="seconds").equals(histories[1].drop(columns="seconds"))
+    set_seed(TINY.seed)
+    reused = build_strong_cnn(TINY, 128)
+    train(reused, demo.train.head(128), demo.validation.head(64), tmp_path / "a", TINY, reuse=True, verbose=0)
+    assert [w.shape for w in reused.get_weights()] == [w.shape for w in keras.models.load_model(tmp_path / "a" / "model.keras").get_weights()]
+
+
+def test_cli_trains_the_strong_model(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--model", "strong", "--run-dir", str(run), "--epochs", "3", "--train-limit", "128"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["model"] == "strong_cnn" and metrics["config"]["epochs"] == 3
+    assert metrics["config"]["learning_rate"] == 0.05 and metrics["config"]["convs_per_stage"] == [1, 1, 2, 2]
+    assert metrics["epochs_run"] == 3 and metrics["final"]["test"]["n"] == metrics["dataset"]["rows"]["test"]
+    assert "PublicTest accuracy" in capsys.readouterr().out
