@@ -1,4 +1,4 @@
-"""`python -m fer_lib {info,train,evaluate,report}`: the paper's pipeline from the command line."""
+"""`python -m fer_lib {info,train,evaluate,notebooks,predict,framing,report}`: fer_lib from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -74,6 +74,25 @@ def _parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--output", metavar="DIR", help="where the executed notebooks go (default: RUN_DIR/notebooks)")
     notebooks.set_defaults(command=_notebooks)
 
+    predict = commands.add_parser("predict", help="faces and emotions in images, folders, videos or a camera")
+    predict.add_argument("paths", nargs="*", metavar="PATH", help="image files, video files or folders of them")
+    predict.add_argument("--model", required=True, help="a .keras model, e.g. runs/paper_cnn/model.keras")
+    predict.add_argument("--output", default="predictions", help="folder for predictions.csv/.json, annotated copies "
+                         "and video timelines (default: %(default)s)")
+    predict.add_argument("--fps", type=_non_negative, default=1.0, help="video frames read per second; 0: every frame "
+                         "(default: %(default)s, the paper's once a second)")
+    predict.add_argument("--camera", type=int, metavar="N", help="also read webcam N (OpenCV's index)")
+    predict.add_argument("--seconds", type=_non_negative, default=10.0, help="how long to read the camera "
+                         "(default: %(default)s)")
+    predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
+    predict.set_defaults(command=_predict)
+
+    framing = commands.add_parser("framing", help="measure how FER2013 frames a face relative to the face detector's box")
+    data_options(framing)
+    framing.add_argument("--faces", type=_positive, default=2000, help="first N Training faces (default: %(default)s)")
+    framing.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
+    framing.set_defaults(command=_framing)
+
     report = commands.add_parser("report", help="a run's results as the Markdown table the README shows")
     report.add_argument("metrics", help="a run's metrics.json")
     report.set_defaults(command=_report)
@@ -84,6 +103,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
@@ -182,3 +208,36 @@ def _evaluate(args) -> int:
                                                 | result.to_dict(), indent=2) + "\n")
     return 0
 
+
+
+def _predict(args) -> int:
+    import keras
+
+    from .predict import predict
+
+    if not args.paths and args.camera is None:
+        raise ValueError("nothing to read: give image/video paths or folders, or --camera N")
+    if not Path(args.model).is_file():
+        raise FileNotFoundError(f"{args.model}: no such model file")
+    outcome = predict(args.paths, keras.models.load_model(args.model, compile=False), args.output, fps=args.fps, camera=args.camera,
+                      camera_seconds=args.seconds, annotate=not args.no_annotate)
+    print(f"{outcome.items} item(s), {len(outcome.rows)} face(s), {len(outcome.failures)} failed; "
+          f"written to {Path(args.output) / 'predictions.csv'} and .json")
+    for item, reason in outcome.failures:
+        print(f"failed: {item}: {reason}", file=sys.stderr)
+    return 1 if outcome.failures else 0
+
+
+def _framing(args) -> int:
+    from dataclasses import asdict
+
+    from .faces import measure_framing
+
+    dataset = _load(args)
+    framing = measure_framing(dataset.subset("Training").x[: args.faces])
+    numbers = asdict(framing) | {"source": dataset.source, "is_demo": dataset.is_demo}
+    print(json.dumps(numbers, indent=2))
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(numbers, indent=2) + "\n")
+    return 0

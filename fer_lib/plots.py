@@ -164,3 +164,16 @@ def confusion_matrix(confusion: pd.DataFrame):
     ax.set_title("Confusion matrix (rows: true emotion)")
     figure.tight_layout()
     return figure
+
+
+def emotion_timeline(rows: list[dict], title: str = ""):
+    """Each emotion's probability over a video's time, for the largest face of each sampled frame (fer_lib.predict rows)."""
+    import matplotlib.pyplot as plt
+
+    frame = pd.DataFrame([row for row in rows if row["face"] == 0]).sort_values("timestamp_s")
+    figure, ax = plt.subplots(figsize=(9, 3.5))
+    for emotion in EMOTIONS:
+        ax.plot(frame["timestamp_s"], frame[emotion], marker=".", label=emotion)
+    ax.set(xlabel="time (s)", ylabel="probability", ylim=(0, 1), title=f"{title}: largest face per sampled frame")
+    ax.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    return figure

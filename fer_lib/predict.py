@@ -1,0 +1,249 @@
+"""Emotions in photos, videos and camera streams: find faces, crop them like FER2013, classify each image's faces
+in one batch, and write one row per face (file, frame, timestamp, box, seven probabilities).
+
+Every input is handled on its own: a bad one gets a one-line reason and the rest carry on. Output files are
+written under a temporary name and renamed when complete, so a file that looks finished is finished.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import EMOTIONS
+from .faces import FER_FRAMING, FaceDetector, ImageError, crop_faces, to_gray
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+MAX_PIXELS = 120_000_000  # larger images are refused (a 12,000 x 10,000 photo is the limit)
+COLUMNS = ("file", "frame", "timestamp_s", "face", "x", "y", "width", "height", "emotion", "probability", *EMOTIONS)
+CSV_FILE, JSON_FILE, ANNOTATED_DIR = "predictions.csv", "predictions.json", "annotated"
+
+
+class EmotionReader:
+    """Faces and their emotion probabilities in one image: `reader(image)` -> (boxes (N, 4), probabilities (N, 7))."""
+
+    def __init__(self, model, detector: FaceDetector | None = None, framing=FER_FRAMING):
+        self.model, self.detector, self.framing = model, detector or FaceDetector(), framing
+
+    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from .evaluation import predict_proba
+
+        gray = to_gray(image)
+        boxes = self.detector(gray)
+        if len(boxes) == 0:
+            return boxes, np.zeros((0, len(EMOTIONS)), np.float32)
+        return boxes, predict_proba(self.model, crop_faces(gray, boxes, self.framing), batch_size=len(boxes))
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An image file as an array (gray, RGB or RGBA; 16-bit kept); ImageError says what is wrong with it."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+                return np.asarray(image).astype(np.uint16 if image.mode != "I" else np.int64)
+            if image.mode not in ("L", "RGB", "RGBA"):
+                image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+            return np.asarray(image)
+    except UnidentifiedImageError:
+        raise ImageError("not an image (unknown or unsupported format)") from None
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"too large: {error}") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"corrupted or truncated image: {error}") from None
+
+
+def video_frames(source, fps: float = 1.0, max_seconds: float | None = None):
+    """(frame index, timestamp in seconds, RGB frame) from a video file or a camera index, `fps` frames per second
+    (0: every frame). A camera's timestamps are seconds since the first frame; it stops after `max_seconds`."""
+    import cv2
+
+    capture = cv2.VideoCapture(source)
+    if not capture.isOpened():
+        raise ImageError(f"camera {source} could not be opened (is one connected?)" if isinstance(source, int)
+                         else "not a readable video")
+    native = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    started, due, index, produced = time.monotonic(), 0.0, -1, 0
+    try:
+        while max_seconds is None or time.monotonic() - started < max_seconds:
+            if not capture.grab():
+                break
+            index += 1
+            timestamp = time.monotonic() - started if isinstance(source, int) else index / native
+            if fps and timestamp + 1e-9 < due:
+                continue
+            ok, frame = capture.retrieve()
+            if not ok:
+                break
+            due = (np.floor(timestamp * fps + 1e-9) + 1) / fps if fps else 0.0
+            produced += 1
+            yield index, round(timestamp, 3), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
+    if produced == 0:
+        raise ImageError("no frames could be read (empty or damaged video)")
+
+
+@dataclass
+class Outcome:
+    """What a prediction run produced: the rows (one per face), the failures (item, reason) and the files."""
+
+    rows: list[dict] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    items: int = 0
+
+
+def expand(paths) -> list[Path]:
+    """Files to read: each path as given, a folder's images and videos (sorted, recursively)."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+        else:
+            found.append(path)
+    return found
+
+
+def predict(paths, model, output_dir, *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
+            annotate: bool = True, log=print) -> Outcome:
+    """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json,
+    annotated copies and, per video, a timeline plot into `output_dir`."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    reader, outcome, taken = EmotionReader(model), Outcome(), set()
+    sources = [*expand(paths), *([camera] if camera is not None else [])]
+    for source in sources:
+        outcome.items += 1
+        name = f"camera {source}" if isinstance(source, int) else str(source)
+        try:
+            if isinstance(source, int) or source.suffix.lower() in VIDEO_SUFFIXES:
+                rows = _predict_video(reader, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome)
+            else:
+                rows = _predict_image(reader, source, name, output_dir, annotate, taken, outcome)
+        except (ImageError, OSError) as error:
+            reason = "no such file" if isinstance(error, FileNotFoundError) else str(error)
+            outcome.failures.append((name, reason))
+            log(f"{name}: FAILED: {reason}")
+            continue
+        outcome.rows += rows
+        frames = len({row["frame"] for row in rows})
+        log(f"{name}: {len(rows)} face(s)" + (f" in {frames} frame(s)" if rows and rows[0]["frame"] is not None else ""))
+    outcome.files += [_write_csv(outcome.rows, output_dir / CSV_FILE), _write_json(outcome, output_dir / JSON_FILE)]
+    return outcome
+
+
+def _predict_image(reader, path: Path, name, output_dir, annotate, taken, outcome) -> list[dict]:
+    if not path.exists():
+        raise FileNotFoundError(path)
+    image = read_image(path)
+    boxes, probabilities = reader(image)
+    rows = _rows(name, None, None, boxes, probabilities)
+    if annotate:
+        target = output_dir / ANNOTATED_DIR / _unique(path.stem + ".png", taken)
+        _write_image(draw(image, boxes, probabilities), target)
+        outcome.files.append(target)
+    return rows
+
+
+def _predict_video(reader, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome) -> list[dict]:
+    import cv2
+
+    if not isinstance(source, int) and not source.exists():
+        raise FileNotFoundError(source)
+    stem = f"camera{source}" if isinstance(source, int) else source.stem
+    target = output_dir / ANNOTATED_DIR / _unique(stem + ".mp4", taken)
+    partial, writer, rows = target.with_suffix(".partial.mp4"), None, []
+    try:
+        for index, timestamp, frame in video_frames(source, fps, camera_seconds if isinstance(source, int) else None):
+            boxes, probabilities = reader(frame)
+            rows += _rows(name, index, timestamp, boxes, probabilities)
+            if annotate:
+                if writer is None:
+                    partial.parent.mkdir(parents=True, exist_ok=True)
+                    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0,
+                                             (frame.shape[1], frame.shape[0]))
+                writer.write(cv2.cvtColor(draw(frame, boxes, probabilities), cv2.COLOR_RGB2BGR))
+    finally:
+        if writer is not None:
+            writer.release()
+    if writer is not None:
+        os.replace(partial, target)
+        outcome.files.append(target)
+    if rows:
+        from .plots import emotion_timeline, save_figure
+
+        outcome.files.append(save_figure(emotion_timeline(rows, title=name), output_dir, _unique(stem + "_timeline", taken)))
+    return rows
+
+
+def _rows(name, frame, timestamp, boxes, probabilities) -> list[dict]:
+    rows = []
+    for face, (box, p) in enumerate(zip(boxes, probabilities)):
+        rows.append({"file": name, "frame": frame, "timestamp_s": timestamp, "face": face,
+                     **dict(zip(("x", "y", "width", "height"), map(int, box))),
+                     "emotion": EMOTIONS[int(np.argmax(p))], "probability": round(float(np.max(p)), 4),
+                     **{emotion: round(float(v), 4) for emotion, v in zip(EMOTIONS, p)}})
+    return rows
+
+
+def draw(image: np.ndarray, boxes, probabilities) -> np.ndarray:
+    """An RGB copy of `image` with each face's box and its top emotion and probability."""
+    import cv2
+
+    canvas = np.ascontiguousarray(np.stack([to_gray(image)] * 3, axis=-1) if image.ndim == 2 or image.dtype != np.uint8
+                                  else image[..., :3].copy())
+    thickness = max(1, round(max(canvas.shape[:2]) / 400))
+    for (x, y, w, h), p in zip(boxes, probabilities):
+        cv2.rectangle(canvas, (int(x), int(y)), (int(x + w), int(y + h)), (0, 255, 0), thickness)
+        label = f"{EMOTIONS[int(np.argmax(p))]} {float(np.max(p)):.2f}"
+        cv2.putText(canvas, label, (int(x), max(12, int(y) - 4 * thickness)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4 * thickness, (0, 255, 0), thickness, cv2.LINE_AA)
+    return canvas
+
+
+def _unique(name: str, taken: set) -> str:
+    stem, dot, suffix = name.partition(".")
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}_{n}{dot}{suffix}"
+    taken.add(candidate)
+    return candidate
+
+
+def _write_image(image: np.ndarray, target: Path) -> None:
+    from PIL import Image
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.stem + ".partial" + target.suffix)
+    Image.fromarray(image).save(partial)
+    os.replace(partial, target)
+
+
+def _write_csv(rows: list[dict], target: Path) -> Path:
+    partial = target.with_name(target.name + ".partial")
+    with open(partial, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(partial, target)
+    return target
+
+
+def _write_json(outcome: Outcome, target: Path) -> Path:
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps({"faces": outcome.rows, "failures": [{"item": item, "reason": reason}
+                                                                      for item, reason in outcome.failures]},
+                                  indent=1) + "\n")
+    os.replace(partial, target)
+    return target

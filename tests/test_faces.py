@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+skdata = pytest.importorskip("skimage.data")
+
+from fer_lib.faces import FER_FRAMING, FaceDetector, Framing, ImageError, crop_faces, measure_framing, to_gray  # noqa: E402
+from fer_lib.loading import PROJECT_ROOT  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return FaceDetector()
+
+
+def test_to_gray_handles_rgb_rgba_16_bit_and_float():
+    rgb = skdata.astronaut()
+    gray = to_gray(rgb)
+    assert gray.dtype == np.uint8 and gray.shape == rgb.shape[:2]
+    assert np.abs(gray.astype(int) - cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)).max() <= 1
+    np.testing.assert_array_equal(to_gray(np.dstack([rgb, np.zeros(rgb.shape[:2], np.uint8)])), gray)
+    np.testing.assert_array_equal(to_gray(gray.astype(np.uint16) * 257), gray)
+    np.testing.assert_array_equal(to_gray(gray / 255.0), gray)
+    np.testing.assert_array_equal(to_gray(gray[..., None]), gray)
+
+
+@pytest.mark.parametrize("bad, message", [(np.zeros((4, 4, 2), np.uint8), "got shape (4, 4, 2)"),
+                                          (np.zeros((0, 5), np.uint8), "the image is empty")])
+def test_to_gray_rejects_what_is_not_an_image(bad, message):
+    with pytest.raises(ImageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        to_gray(bad)
+
+
+def test_the_astronaut_has_one_face_and_the_coffee_none(detector):
+    boxes = detector(to_gray(skdata.astronaut()))
+    assert boxes.shape == (1, 4)
+    x, y, w, h = boxes[0]
+    assert 0 <= x and 0 <= y and x + w <= 512 and y + h <= 512
+    assert 150 < x < 200 and 40 < y < 90 and 80 < w < 120  # her face, not the flag or the helmet
+    assert len(detector(to_gray(skdata.coffee()))) == 0
+
+
+def test_a_very_large_photo_is_searched_scaled_down(detector):
+    big = cv2.resize(to_gray(skdata.astronaut()), (4096, 4096), interpolation=cv2.INTER_LINEAR)
+    boxes = detector(big)
+    small = detector(to_gray(skdata.astronaut()))[0]
+    np.testing.assert_allclose(boxes[0], small * 8, atol=8 * 8)  # largest first: her face, found at 1280 px
+    assert (boxes[:, :2] >= 0).all() and (boxes[:, :2] + boxes[:, 2:] <= 4096).all()
+
+
+def test_crop_faces_frames_and_pads():
+    image = np.arange(96 * 96, dtype=np.int64).reshape(96, 96) % 251
+    image = image.astype(np.uint8)
+    identity = crop_faces(image, [[24, 24, 48, 48]], Framing(1.0, 0.0, 0.0))
+    np.testing.assert_array_equal(identity[0], image[24:72, 24:72])
+    corner = crop_faces(image, [[-10, -10, 40, 40], [80, 80, 30, 30]])  # frames that leave the image
+    assert corner.shape == (2, 48, 48) and corner.dtype == np.uint8
+    assert crop_faces(image, np.zeros((0, 4))).shape == (0, 48, 48)
+
+
+def test_the_framing_constant_is_the_committed_measurement():
+    measured = json.loads((PROJECT_ROOT / "results" / "face_framing.json").read_text())
+    assert measured["is_demo"] is False
+    assert Framing(**{k: measured[k] for k in ("scale", "dx", "dy", "measured_on", "sample")}) == FER_FRAMING
+    assert 0.9 < FER_FRAMING.scale < 1.2 and abs(FER_FRAMING.dx) < 0.05 and abs(FER_FRAMING.dy) < 0.05
+
+
+@pytest.mark.fer2013
+def test_framing_remeasured_on_fer2013(fer2013_path):
+    from fer_lib import load_fer2013
+
+    faces = load_fer2013(fer2013_path, progress=False).subset("Training").x[: FER_FRAMING.sample]
+    assert measure_framing(faces) == FER_FRAMING
