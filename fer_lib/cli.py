@@ -1,4 +1,4 @@
-"""`python -m fer_lib {info,train,evaluate,notebooks,predict,framing,report}`: fer_lib from the command line."""
+"""`python -m fer_lib {info,train,evaluate,notebooks,predict,export,framing,report}`: fer_lib from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
     predict.set_defaults(command=_predict)
+
+    export = commands.add_parser("export", help="SavedModel and TensorFlow Lite (float32, int8) files, checked on PublicTest")
+    data_options(export)
+    export.add_argument("--model", required=True, help="a .keras model, e.g. runs/paper_cnn/best.keras")
+    export.add_argument("--output", default="export", help="folder for the exports and export.json (default: %(default)s)")
+    export.set_defaults(command=_export)
 
     framing = commands.add_parser("framing", help="measure how FER2013 frames a face relative to the face detector's box")
     data_options(framing)
@@ -240,4 +246,35 @@ def _framing(args) -> int:
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(numbers, indent=2) + "\n")
+    return 0
+
+
+def _export(args) -> int:
+    import keras
+
+    from .export import CALIBRATION_FACES, MAX_ACCURACY_DROP, compare, export, write_report
+
+    if not Path(args.model).is_file():
+        raise FileNotFoundError(f"{args.model}: no such model file")
+    dataset = _load(args)
+    splits = dataset.split()
+    if len(splits.train) == 0 or len(splits.test) == 0:
+        raise DataError(f"{dataset.source}: export needs Training rows (calibration) and PublicTest rows (the check)")
+    model = keras.models.load_model(args.model, compile=False)
+    paths = export(model, args.output, splits.train.x[:CALIBRATION_FACES])
+    numbers = compare(model, paths, splits.test) | {"model": args.model, "source": dataset.source,
+                                                    "is_demo": dataset.is_demo, "usage": "PublicTest"}
+    report = write_report(numbers, args.output)
+    print(f"PublicTest ({numbers['faces']} faces{', DEMO dataset' if dataset.is_demo else ''}): "
+          f"Keras {numbers['keras']['accuracy']:.4f}")
+    worst = 0.0
+    for name, path in paths.items():
+        row = numbers[name]
+        worst = max(worst, -row["difference"])
+        print(f"  {name:15s} {row['accuracy']:.4f} ({row['difference'] * 100:+.2f} points, agrees on "
+              f"{row['agreement_with_keras']:.1%}), {row['bytes'] / 1e6:.2f} MB  {path}")
+    print(f"written: {report}")
+    if worst > MAX_ACCURACY_DROP:
+        print(f"error: an export loses {worst * 100:.2f} points (more than {MAX_ACCURACY_DROP * 100:.1f})", file=sys.stderr)
+        return 1
     return 0
