@@ -38,6 +38,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_load.py $(if $(DATA),--data "$(DATA)")
 	$(PY) benchmarks/bench_train.py $(if $(DATA),--data "$(DATA)")
+	$(PY) benchmarks/bench_video.py
 
 ## notebooks: after editing notebooks/NN_name.py, re-execute nbval's demo references (tests/notebooks/) from it;
 ##            the paired notebooks/NN_name.ipynb are re-executed on FER2013 by `make reproduce`

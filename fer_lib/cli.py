@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--camera", type=int, metavar="N", help="also read webcam N (OpenCV's index)")
     predict.add_argument("--seconds", type=_non_negative, default=10.0, help="how long to read the camera "
                          "(default: %(default)s)")
+    predict.add_argument("--video-detect-side", type=_positive, default=320, help="video frames are searched for faces "
+                         "scaled to this longest side: larger finds smaller faces, slower (default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
     predict.set_defaults(command=_predict)
 
@@ -226,7 +228,8 @@ def _predict(args) -> int:
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"{args.model}: no such model file")
     outcome = predict(args.paths, keras.models.load_model(args.model, compile=False), args.output, fps=args.fps, camera=args.camera,
-                      camera_seconds=args.seconds, annotate=not args.no_annotate)
+                      camera_seconds=args.seconds, annotate=not args.no_annotate,
+                      video_detect_side=args.video_detect_side)
     print(f"{outcome.items} item(s), {len(outcome.rows)} face(s), {len(outcome.failures)} failed; "
           f"written to {Path(args.output) / 'predictions.csv'} and .json")
     for item, reason in outcome.failures:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import EMOTIONS
-from .faces import FER_FRAMING, FaceDetector, ImageError, crop_faces, to_gray
+from .faces import FER_FRAMING, VIDEO_MAX_SIDE, FaceDetector, ImageError, crop_faces, to_gray
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -115,21 +115,23 @@ def expand(paths) -> list[Path]:
 
 
 def predict(paths, model, output_dir, *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
-            annotate: bool = True, log=print) -> Outcome:
+            annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, log=print) -> Outcome:
     """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json,
-    annotated copies and, per video, a timeline plot into `output_dir`."""
+    annotated copies and, per video, a timeline plot into `output_dir`. Video frames are searched for faces
+    at `video_detect_side` pixels (longest side); photos at faces.PHOTO_MAX_SIDE."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    reader, outcome, taken = EmotionReader(model), Outcome(), set()
+    photos, videos = EmotionReader(model), EmotionReader(model, FaceDetector.for_video(video_detect_side))
+    outcome, taken = Outcome(), set()
     sources = [*expand(paths), *([camera] if camera is not None else [])]
     for source in sources:
         outcome.items += 1
         name = f"camera {source}" if isinstance(source, int) else str(source)
         try:
             if isinstance(source, int) or source.suffix.lower() in VIDEO_SUFFIXES:
-                rows = _predict_video(reader, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome)
+                rows = _predict_video(videos, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome)
             else:
-                rows = _predict_image(reader, source, name, output_dir, annotate, taken, outcome)
+                rows = _predict_image(photos, source, name, output_dir, annotate, taken, outcome)
         except (ImageError, OSError) as error:
             reason = "no such file" if isinstance(error, FileNotFoundError) else str(error)
             outcome.failures.append((name, reason))

@@ -1,0 +1,134 @@
+"""Photos and video speed: batched classification, Keras against TensorFlow Lite per face, the end-to-end frame
+rate on a 640x480 frame with one face, and a 10-minute video read at 1 frame per second (time and memory).
+
+    python benchmarks/bench_video.py [--model PATH] [--rounds 3] [--video-minutes 10]
+
+The baseline of each comparison is measured in the same run: Keras' model.predict for classification, the
+Keras model for per-face latency. The model is --model, else the paper's CNN with fixed random weights (speed
+does not depend on the weights). Writes results/video.json.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from skimage import data as skdata  # noqa: E402
+
+from common import report  # noqa: E402
+
+from fer_lib.evaluation import predict_proba  # noqa: E402
+from fer_lib.export import TFLiteModel, export  # noqa: E402
+from fer_lib.faces import FaceDetector  # noqa: E402
+from fer_lib.predict import EmotionReader, video_frames  # noqa: E402
+
+
+def frame_with_one_face() -> np.ndarray:
+    """A 640x480 RGB frame: the astronaut photo (one real face, about 95 px wide) on a grey background."""
+    frame = np.full((480, 640, 3), 128, np.uint8)
+    frame[:, 64:576] = skdata.astronaut()[:480]
+    return frame
+
+
+def timed(fn, repeats: int) -> float:
+    """Median seconds of `repeats` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return median(times)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as stream:
+        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="a .keras model (default: the paper's CNN, random weights, seed 0)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--video-minutes", type=float, default=10.0)
+    args = parser.parse_args()
+    import keras
+
+    from fer_lib.model import build_paper_cnn
+    from fer_lib.training import set_seed
+
+    set_seed(0)
+    model = keras.models.load_model(args.model, compile=False) if args.model else build_paper_cnn()
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (1024, 48, 48), dtype=np.uint8)
+    floats = (faces.astype(np.float32) / 255)[..., None]
+    rows = []
+
+    predict_keras = timed(lambda: model.predict(floats, batch_size=64, verbose=0), args.rounds)
+    for batch in (1, 16, 64, 256):
+        seconds = timed(lambda: predict_proba(model, faces, batch_size=batch), args.rounds)
+        rows.append({"task": "classify 1,024 faces", "method": f"fer_lib predict_proba, batch {batch}",
+                     "per_second": round(len(faces) / seconds), "vs_baseline": round(predict_keras / seconds, 2)})
+    rows.insert(0, {"task": "classify 1,024 faces", "method": "model.predict, batch 64 (baseline)",
+                    "per_second": round(len(faces) / predict_keras), "vs_baseline": 1.0})
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = export(model, folder, faces[:100])
+        lite = {name: TFLiteModel(paths[name]) for name in ("tflite_float32", "tflite_int8")}
+        one = floats[:1]
+        keras_face = timed(lambda: predict_proba(model, faces[:1]), 50)
+        rows.append({"task": "one face", "method": "Keras (fer_lib predict_proba) (baseline)",
+                     "per_second": round(1 / keras_face), "vs_baseline": 1.0})
+        for name, forward in lite.items():
+            seconds = timed(lambda: forward(one), 200)
+            rows.append({"task": "one face", "method": name.replace("_", " "), "per_second": round(1 / seconds),
+                         "vs_baseline": round(keras_face / seconds, 2)})
+
+    frame = frame_with_one_face()
+    photo, reader = EmotionReader(model), EmotionReader(model, FaceDetector.for_video())
+    for each in (photo, reader):
+        assert len(each(frame)[0]) == 1, "the benchmark frame must hold exactly one detected face"
+    photo_seconds = timed(lambda: photo(frame), 20)
+    end_to_end = timed(lambda: reader(frame), 50)
+    rows.append({"task": "640x480 frame, one face", "method": "photo settings (baseline)",
+                 "per_second": round(1 / photo_seconds, 1), "vs_baseline": 1.0})
+    rows.append({"task": "640x480 frame, one face", "method": "video settings: detect + crop + classify",
+                 "per_second": round(1 / end_to_end, 1), "vs_baseline": round(photo_seconds / end_to_end, 2)})
+
+    seconds_of_video = int(args.video_minutes * 60)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "long.mp4"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+        bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        for i in range(seconds_of_video * 10):
+            writer.write(np.roll(bgr, (i % 20) - 10, axis=1))  # the face moves a little
+        writer.release()
+        memory, faces_found, start = [], 0, time.perf_counter()
+        for n, (_, _, image) in enumerate(video_frames(str(path), fps=1)):
+            faces_found += len(reader(image)[0])
+            if n % max(1, seconds_of_video // 10) == 0:
+                memory.append(round(rss_mb()))
+        elapsed = time.perf_counter() - start
+    rows.append({"task": f"{args.video_minutes:g}-minute video at 1 fps", "method": "fer_lib predict (frames read, faces)",
+                 "per_second": round(seconds_of_video / elapsed, 1), "vs_baseline": ""})
+    report("video", rows, {
+        "end_to_end_fps_640x480": round(1 / end_to_end, 1),
+        "video_seconds": seconds_of_video, "video_processing_seconds": round(elapsed, 1),
+        "video_faces_found": faces_found, "video_rss_mb_every_tenth": memory,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3),
+        "model": args.model or "paper CNN, random weights (seed 0)",
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
