@@ -117,10 +117,11 @@ def training_curves(history: pd.DataFrame, metric: str = "accuracy"):
     return figure
 
 
-def prediction(face: np.ndarray | None, probabilities: np.ndarray, true_label: int, title: str | None = None):
-    """One test face beside its seven class probabilities; the title gives the true and predicted emotion.
+def prediction(face: np.ndarray | None, probabilities: np.ndarray, true_label: int | None, title: str | None = None):
+    """One face beside its seven class probabilities; the title gives the true (if known) and predicted emotion.
 
-    `face=None` leaves the image out (a placeholder says so), for outputs that may not carry FER2013's pixels.
+    `face=None` leaves the image out (a placeholder says so), for outputs that may not carry FER2013's pixels;
+    `true_label=None` for a face nobody labelled (a photo).
     """
     import matplotlib.pyplot as plt
 
@@ -133,16 +134,17 @@ def prediction(face: np.ndarray | None, probabilities: np.ndarray, true_label: i
     else:
         left.imshow(face, cmap="gray", vmin=0, vmax=255)
     left.axis("off")
-    left.set_title(f"true: {EMOTIONS[true_label]}")
-    colours = ["seagreen" if i == true_label else "firebrick" if i == predicted else "0.6" for i in range(len(EMOTIONS))]
+    left.set_title("unlabelled" if true_label is None else f"true: {EMOTIONS[true_label]}")
+    wrong = "steelblue" if true_label is None else "firebrick"
+    colours = ["seagreen" if i == true_label else wrong if i == predicted else "0.6" for i in range(len(EMOTIONS))]
     right.barh(EMOTIONS, probabilities, color=colours)
     for i, p in enumerate(probabilities):
         right.text(min(p + 0.02, 0.9), i, f"{p:.2f}", va="center", fontsize=8)
     right.set_xlim(0, 1)
     right.invert_yaxis()
     right.set_xlabel("probability")
-    verdict = "right" if predicted == true_label else "wrong"
-    right.set_title(f"predicted: {EMOTIONS[predicted]} ({probabilities[predicted]:.2f}), {verdict}")
+    verdict = "" if true_label is None else ", right" if predicted == true_label else ", wrong"
+    right.set_title(f"predicted: {EMOTIONS[predicted]} ({probabilities[predicted]:.2f}){verdict}")
     if title:
         figure.suptitle(title)
     figure.tight_layout()
