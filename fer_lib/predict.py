@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +46,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """An image file as an array (gray, RGB or RGBA; 16-bit kept); ImageError says what is wrong with it."""
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # Pillow only warns up to twice its limit
+            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+            image = Image.open(path)
+        with image:
             image.load()
             if image.mode in ("I;16", "I;16B", "I;16L", "I"):
                 return np.asarray(image).astype(np.uint16 if image.mode != "I" else np.int64)
@@ -56,7 +60,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             return np.asarray(image)
     except UnidentifiedImageError:
         raise ImageError("not an image (unknown or unsupported format)") from None
-    except Image.DecompressionBombError as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"too large: {error}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"corrupted or truncated image: {error}") from None
@@ -164,7 +168,7 @@ def _predict_video(reader, source, name, output_dir, fps, camera_seconds, annota
         raise FileNotFoundError(source)
     stem = f"camera{source}" if isinstance(source, int) else source.stem
     target = output_dir / ANNOTATED_DIR / _unique(stem + ".mp4", taken)
-    partial, writer, rows = target.with_suffix(".partial.mp4"), None, []
+    partial, writer, rows, complete = target.with_suffix(".partial.mp4"), None, [], False
     try:
         for index, timestamp, frame in video_frames(source, fps, camera_seconds if isinstance(source, int) else None):
             boxes, probabilities = reader(frame)
@@ -175,9 +179,12 @@ def _predict_video(reader, source, name, output_dir, fps, camera_seconds, annota
                     writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0,
                                              (frame.shape[1], frame.shape[0]))
                 writer.write(cv2.cvtColor(draw(frame, boxes, probabilities), cv2.COLOR_RGB2BGR))
+        complete = True
     finally:
         if writer is not None:
             writer.release()
+        if not complete:
+            partial.unlink(missing_ok=True)
     if writer is not None:
         os.replace(partial, target)
         outcome.files.append(target)

@@ -98,3 +98,26 @@ def test_bad_items_are_reported_and_the_batch_carries_on(model, media, tmp_path,
 def test_predict_needs_something_to_read(capsys):
     assert main(["predict", "--model", "x.keras"]) == 2
     assert "nothing to read" in capsys.readouterr().err
+
+
+def test_an_image_over_the_pixel_limit_is_refused(media, monkeypatch):
+    from fer_lib import predict as module
+    from fer_lib.faces import ImageError
+
+    monkeypatch.setattr(module, "MAX_PIXELS", 200_000)  # the astronaut has 262,144 pixels
+    with pytest.raises(ImageError, match="too large"):
+        module.read_image(media / "astronaut.jpg")
+
+
+def test_a_video_that_breaks_part_way_leaves_no_file(model, media, tmp_path, monkeypatch):
+    from fer_lib import predict as module
+    from fer_lib.faces import ImageError
+
+    def breaking(source, fps, max_seconds=None):
+        yield 0, 0.0, skdata.astronaut()
+        raise ImageError("the stream broke")
+
+    monkeypatch.setattr(module, "video_frames", breaking)
+    outcome = predict([media / "clip.mp4"], model, tmp_path, log=lambda line: None)
+    assert outcome.failures == [(str(media / "clip.mp4"), "the stream broke")] and outcome.rows == []
+    assert not (tmp_path / "annotated").exists() or not list((tmp_path / "annotated").iterdir())
