@@ -48,10 +48,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)  # Pillow only warns up to twice its limit
-            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-            image = Image.open(path)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # fer_lib's own limit follows
+            image = Image.open(path)  # reads the header only
         with image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageError(f"too large: {image.width} x {image.height} pixels (the limit is {MAX_PIXELS:,})")
             image.load()
             if image.mode in ("I;16", "I;16B", "I;16L", "I"):
                 return np.asarray(image).astype(np.uint16 if image.mode != "I" else np.int64)
@@ -60,7 +61,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             return np.asarray(image)
     except UnidentifiedImageError:
         raise ImageError("not an image (unknown or unsupported format)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except Image.DecompressionBombError as error:
         raise ImageError(f"too large: {error}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"corrupted or truncated image: {error}") from None
