@@ -1,4 +1,4 @@
-"""`python -m fer_lib {info,train,evaluate,notebooks,predict,export,framing,report}`: fer_lib from the command line."""
+"""`python -m fer_lib {info,train,evaluate,notebooks,predict,export,robustness,framing,report}`: fer_lib from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -95,7 +95,18 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default="export", help="folder for the exports and export.json (default: %(default)s)")
     export.set_defaults(command=_export)
 
-    framing = commands.add_parser("framing", help="measure how FER2013 frames a face relative to the face detector's box")
+    robustness = commands.add_parser("robustness", help="PublicTest accuracy under the special conditions "
+                                     "(low light, glasses, head angle, ...), each at severities 1-5")
+    data_options(robustness)
+    robustness.add_argument("--model", required=True, help="a .keras model, e.g. runs/paper_cnn/best.keras")
+    robustness.add_argument("--conditions", nargs="+", metavar="NAME", help="default: all of fer_lib.conditions.CONDITIONS")
+    robustness.add_argument("--rows", type=_positive, metavar="N", help="only the first N PublicTest faces")
+    robustness.add_argument("--seed", type=int, default=0, help="the transforms' seed (default: %(default)s)")
+    robustness.add_argument("--output", metavar="JSON", help="also write the rows and summary to this JSON file")
+    robustness.set_defaults(command=_robustness)
+
+    framing = commands.add_parser("framing", help="measure how FER2013 frames a face (against the face detector's box) "
+                                  "and where its eyes sit")
     data_options(framing)
     framing.add_argument("--faces", type=_positive, default=2000, help="first N Training faces (default: %(default)s)")
     framing.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
@@ -240,11 +251,12 @@ def _predict(args) -> int:
 def _framing(args) -> int:
     from dataclasses import asdict
 
-    from .faces import measure_framing
+    from .faces import measure_eyes, measure_framing
 
     dataset = _load(args)
-    framing = measure_framing(dataset.subset("Training").x[: args.faces])
-    numbers = asdict(framing) | {"source": dataset.source, "is_demo": dataset.is_demo}
+    faces = dataset.subset("Training").x[: args.faces]
+    numbers = asdict(measure_framing(faces)) | {"eyes": asdict(measure_eyes(faces)), "source": dataset.source,
+                                                "is_demo": dataset.is_demo}
     print(json.dumps(numbers, indent=2))
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -280,4 +292,35 @@ def _export(args) -> int:
     if worst > MAX_ACCURACY_DROP:
         print(f"error: an export loses {worst * 100:.2f} points (more than {MAX_ACCURACY_DROP * 100:.1f})", file=sys.stderr)
         return 1
+    return 0
+
+
+def _robustness(args) -> int:
+    import keras
+
+    from .conditions import CONDITIONS
+    from .robustness import accuracy_grid, benchmark, to_dict
+
+    unknown = sorted(set(args.conditions or ()) - set(CONDITIONS))
+    if unknown:
+        raise ValueError(f"unknown condition(s) {', '.join(unknown)}; choose from {', '.join(CONDITIONS)}")
+    if not Path(args.model).is_file():
+        raise FileNotFoundError(f"{args.model}: no such model file")
+    dataset = _load(args)
+    test = dataset.subset("PublicTest").head(args.rows)
+    if len(test) == 0:
+        raise DataError(f"{dataset.source}: no PublicTest rows to measure on")
+    table = benchmark(keras.models.load_model(args.model, compile=False), test,
+                      conditions=tuple(args.conditions or CONDITIONS), seed=args.seed)
+    numbers = to_dict(table) | {"model": args.model, "source": dataset.source, "is_demo": dataset.is_demo,
+                                "usage": "PublicTest", "faces": len(test), "seed": args.seed}
+    print(f"PublicTest accuracy ({len(test)} faces{', DEMO dataset' if dataset.is_demo else ''}) by condition and "
+          f"severity (0: clean)")
+    print(accuracy_grid(table).round(4).to_string())
+    print(f"mean over all conditions and severities: {numbers['summary']['mean_accuracy']:.4f} "
+          f"(clean {numbers['summary']['clean_accuracy']:.4f})")
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(numbers, indent=2) + "\n")
+        print(f"written: {args.output}")
     return 0

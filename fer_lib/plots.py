@@ -179,3 +179,53 @@ def emotion_timeline(rows: list[dict], title: str = ""):
     ax.set(xlabel="time (s)", ylabel="probability", ylim=(0, 1), title=f"{title}: largest face per sampled frame")
     ax.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     return figure
+
+
+def robustness_curves(tables: dict[str, pd.DataFrame]):
+    """Accuracy against severity, one panel per condition, one line per model (fer_lib.robustness tables)."""
+    import matplotlib.pyplot as plt
+
+    conditions = list(dict.fromkeys(c for t in tables.values() for c in t["condition"] if c != "clean"))
+    columns = min(4, len(conditions))
+    rows = -(-len(conditions) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
+    for ax, condition in zip(axes.flat, conditions):
+        for model, table in tables.items():
+            clean = table.loc[table["condition"] == "clean", "accuracy"].iloc[0]
+            part = table[table["condition"] == condition]
+            ax.plot([0, *part["severity"]], [clean, *part["accuracy"]], marker="o", markersize=3, label=model)
+        ax.set_title(condition, fontsize=9)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(conditions):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("severity")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy")
+    axes.flat[0].legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def conditions_grid(faces: np.ndarray, conditions, severities=(0, 1, 2, 3, 4, 5), seed: int = 0):
+    """The same faces under every condition (rows) and severity (columns): what each severity means."""
+    import matplotlib.pyplot as plt
+
+    from .conditions import apply
+
+    faces = np.asarray(faces)
+    figure, axes = plt.subplots(len(conditions), len(severities) * len(faces),
+                                figsize=(0.9 * len(severities) * len(faces), 0.95 * len(conditions)), squeeze=False)
+    for r, condition in enumerate(conditions):
+        for c, severity in enumerate(severities):
+            for k, face in enumerate(apply(condition, faces, severity, seed)):
+                ax = axes[r, c * len(faces) + k]
+                ax.imshow(face, cmap="gray", vmin=0, vmax=255)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if r == 0 and k == 0:
+                    ax.set_title(f"severity {severity}", fontsize=7, loc="left")
+        axes[r, 0].set_ylabel(condition, fontsize=7, rotation=0, ha="right", va="center")
+    figure.subplots_adjust(wspace=0.03, hspace=0.05)
+    return figure

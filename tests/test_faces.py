@@ -6,7 +6,8 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 skdata = pytest.importorskip("skimage.data")
 
-from fer_lib.faces import FER_FRAMING, FaceDetector, Framing, ImageError, crop_faces, measure_framing, to_gray  # noqa: E402
+from fer_lib.faces import (FER_EYES, FER_FRAMING, FaceDetector, Framing, ImageError, crop_faces, measure_eyes,  # noqa: E402
+                           measure_framing, to_gray)
 from fer_lib.loading import PROJECT_ROOT  # noqa: E402
 
 
@@ -68,8 +69,9 @@ def test_the_framing_constant_is_the_committed_measurement():
 
 
 @pytest.mark.fer2013
-def test_framing_remeasured_on_fer2013(fer2013_path):
+def test_framing_and_eyes_remeasured_on_fer2013(fer2013_path):
     from fer_lib import load_fer2013
 
     faces = load_fer2013(fer2013_path, progress=False).subset("Training").x[: FER_FRAMING.sample]
     assert measure_framing(faces) == FER_FRAMING
+    assert measure_eyes(faces) == FER_EYES

@@ -1,0 +1,60 @@
+"""The special-conditions benchmark: a model's PublicTest accuracy under every condition and severity.
+
+One row per (condition, severity) with the accuracy and the drop against the clean faces; the summary figure
+of a model is its mean accuracy over all conditions and severities.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .conditions import CONDITIONS, SEVERITIES, apply
+from .dataset import Subset
+
+MIDDLE_SEVERITY = 3
+
+
+def benchmark(model, subset: Subset, conditions=tuple(CONDITIONS), severities=SEVERITIES, seed: int = 0,
+              progress: bool = False) -> pd.DataFrame:
+    """Accuracy of `model` on `subset` clean (condition "clean", severity 0) and under each condition x severity."""
+    from .evaluation import predict_proba
+
+    clean = float((predict_proba(model, subset.x).argmax(axis=1) == subset.y).mean())
+    rows = [{"condition": "clean", "severity": 0, "accuracy": clean, "drop": 0.0}]
+    for name in conditions:
+        for severity in severities:
+            labels = predict_proba(model, apply(name, subset.x, severity, seed)).argmax(axis=1)
+            accuracy = float((labels == subset.y).mean())
+            rows.append({"condition": name, "severity": severity, "accuracy": accuracy, "drop": clean - accuracy})
+            if progress:
+                print(f"{name} {severity}: {accuracy:.4f}", flush=True)
+    return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame) -> dict:
+    """Clean accuracy, the mean over all conditions and severities, and per condition its mean and middle-severity drop."""
+    shifted = table[table["condition"] != "clean"]
+    per_condition = shifted.groupby("condition", sort=False)
+    return {
+        "clean_accuracy": float(table.loc[table["condition"] == "clean", "accuracy"].iloc[0]),
+        "mean_accuracy": float(shifted["accuracy"].mean()),
+        "per_condition_mean": {name: float(v) for name, v in per_condition["accuracy"].mean().items()},
+        f"drop_at_severity_{MIDDLE_SEVERITY}": {
+            name: float(group.loc[group["severity"] == MIDDLE_SEVERITY, "drop"].iloc[0])
+            for name, group in per_condition if (group["severity"] == MIDDLE_SEVERITY).any()},
+    }
+
+
+def accuracy_grid(table: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy as condition x severity (the clean accuracy as column 0 of every row)."""
+    clean = float(table.loc[table["condition"] == "clean", "accuracy"].iloc[0])
+    grid = table[table["condition"] != "clean"].pivot(index="condition", columns="severity", values="accuracy")
+    grid = grid.loc[list(dict.fromkeys(table.loc[table["condition"] != "clean", "condition"]))]
+    grid.insert(0, 0, clean)
+    grid["mean"] = grid.drop(columns=0).mean(axis=1)
+    return grid
+
+
+def to_dict(table: pd.DataFrame) -> dict:
+    """JSON-ready: the rows and the summary."""
+    return {"rows": table.to_dict(orient="records"), "summary": summary(table)}

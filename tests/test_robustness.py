@@ -1,0 +1,48 @@
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("tensorflow")
+
+from fer_lib.cli import main  # noqa: E402
+from fer_lib.conditions import CONDITIONS  # noqa: E402
+from fer_lib.model import build_paper_cnn  # noqa: E402
+from fer_lib.robustness import accuracy_grid, benchmark, summary  # noqa: E402
+from fer_lib.training import set_seed  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model(demo):
+    set_seed(0)
+    model = build_paper_cnn()
+    model.fit(demo.train.x[:1024, ..., None] / 255.0, keras.utils.to_categorical(demo.train.y[:1024], 7),
+              batch_size=64, epochs=2, verbose=0)
+    return model
+
+
+def test_benchmark_covers_every_condition_and_severity(model, demo):
+    test = demo.test.head(64)
+    table = benchmark(model, test)
+    assert len(table) == 1 + 5 * len(CONDITIONS)
+    clean = table.loc[0, "accuracy"]
+    np.testing.assert_allclose(table["drop"], clean - table["accuracy"])
+    numbers = summary(table)
+    assert numbers["mean_accuracy"] == pytest.approx(table["accuracy"][1:].mean())
+    assert set(numbers["drop_at_severity_3"]) == set(CONDITIONS)
+    grid = accuracy_grid(table)
+    assert list(grid.index) == list(CONDITIONS) and list(grid.columns) == [0, 1, 2, 3, 4, 5, "mean"]
+
+
+def test_cli_robustness_on_the_demo(model, tmp_path, capsys):
+    saved = tmp_path / "model.keras"
+    model.save(saved)
+    out = tmp_path / "robustness.json"
+    assert main(["robustness", "--model", str(saved), "--rows", "32", "--conditions", "low_light", "rotation",
+                 "--output", str(out)]) == 0
+    numbers = json.loads(out.read_text())
+    assert numbers["is_demo"] is True and numbers["faces"] == 32 and len(numbers["rows"]) == 11
+    assert "mean over all conditions and severities" in capsys.readouterr().out
+    assert main(["robustness", "--model", str(saved), "--conditions", "fog"]) == 2
+    assert "unknown condition(s) fog" in capsys.readouterr().err
