@@ -58,3 +58,12 @@ def accuracy_grid(table: pd.DataFrame) -> pd.DataFrame:
 def to_dict(table: pd.DataFrame) -> dict:
     """JSON-ready: the rows and the summary."""
     return {"rows": table.to_dict(orient="records"), "summary": summary(table)}
+
+
+def markdown(numbers: dict) -> str:
+    """A robustness JSON (rows + summary) as the README's table: accuracy in % by condition and severity."""
+    grid = accuracy_grid(pd.DataFrame(numbers["rows"])) * 100
+    severities = [c for c in grid.columns if c != "mean"]
+    lines = ["| condition | clean | " + " | ".join(map(str, severities[1:])) + " |", "|---" * len(severities) + "|---|"]
+    lines += [f"| {name} | " + " | ".join(f"{row[c]:.1f}" for c in severities) + " |" for name, row in grid.iterrows()]
+    return "\n".join(lines)

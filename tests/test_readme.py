@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fer_lib import robustness
 from fer_lib.report import markdown_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,12 +14,12 @@ README = (ROOT / "README.md").read_text()
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import markdown_table  # noqa: E402
 
-BLOCKS = re.findall(r"<!-- (report|bench): (\S+) -->\n(.*?)\n<!-- end \1 -->", README, flags=re.S)
-RENDER = {"report": markdown_report, "bench": markdown_table}
+BLOCKS = re.findall(r"<!-- (report|bench|robustness): (\S+) -->\n(.*?)\n<!-- end \1 -->", README, flags=re.S)
+RENDER = {"report": markdown_report, "bench": markdown_table, "robustness": robustness.markdown}
 
 
 def test_the_readme_shows_the_real_run_and_the_benchmarks():
-    assert {kind for kind, _, _ in BLOCKS} == {"report", "bench"}
+    assert {kind for kind, _, _ in BLOCKS} == {"report", "bench", "robustness"}
 
 
 @pytest.mark.parametrize("kind, source, shown", BLOCKS, ids=[source for _, source, _ in BLOCKS])
