@@ -17,14 +17,14 @@ MIDDLE_SEVERITY = 3
 def benchmark(model, subset: Subset, conditions=tuple(CONDITIONS), severities=SEVERITIES, seed: int = 0,
               progress: bool = False) -> pd.DataFrame:
     """Accuracy of `model` on `subset` clean (condition "clean", severity 0) and under each condition x severity."""
-    from .evaluation import predict_proba
+    from .evaluation import predict_proba, score
 
-    clean = float((predict_proba(model, subset.x).argmax(axis=1) == subset.y).mean())
+    clean = score(subset.y, predict_proba(model, subset.x).argmax(axis=1)).accuracy
     rows = [{"condition": "clean", "severity": 0, "accuracy": clean, "drop": 0.0}]
     for name in conditions:
         for severity in severities:
-            labels = predict_proba(model, apply(name, subset.x, severity, seed)).argmax(axis=1)
-            accuracy = float((labels == subset.y).mean())
+            shifted = apply(name, subset.x, severity, seed)
+            accuracy = score(subset.y, predict_proba(model, shifted).argmax(axis=1)).accuracy
             rows.append({"condition": name, "severity": severity, "accuracy": accuracy, "drop": clean - accuracy})
             if progress:
                 print(f"{name} {severity}: {accuracy:.4f}", flush=True)
