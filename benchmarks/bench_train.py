@@ -17,8 +17,6 @@ from statistics import median
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
 from common import report  # noqa: E402
 
 from fer_lib import load_fer2013, normalize, one_hot  # noqa: E402

@@ -1,7 +1,8 @@
-"""`python -m fer_lib {info,train,evaluate,notebooks,predict,export,robustness,framing,report}`: fer_lib from the command line."""
+"""`python -m fer_lib {info,train,evaluate,notebooks,predict,export,robustness,framing,ship,report}`: fer_lib from the command line."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from .report import markdown_report, summary, write_run_metrics
 from .training import METRICS_FILE
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
+MODEL_HELP = "a .keras model, e.g. runs/paper_cnn/best.keras (default: the shipped model, fer_lib.load_pretrained())"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,22 +41,27 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train the paper's CNN (or the stronger one), then evaluate it on PublicTest")
     data_options(train)
-    train.add_argument("--model", choices=("paper", "strong"), default="paper",
-                       help="paper: the paper's CNN and recipe; strong: fer_lib.strong's VGG-style CNN and recipe "
+    train.add_argument("--model", choices=("paper", "strong", "robust"), default="paper",
+                       help="paper: the paper's CNN and recipe; strong: fer_lib.strong's VGG-style CNN and recipe; "
+                            "robust: --parent fine-tuned with the special conditions (fer_lib.robust) "
                             "(default: %(default)s)")
+    train.add_argument("--parent", metavar="MODEL", help="robust only: the .keras model to fine-tune "
+                       "(default: the shipped strong_cnn)")
     train.add_argument("--run-dir", default="runs/paper_cnn", help="run folder (default: %(default)s)")
-    train.add_argument("--epochs", type=_positive, help="default: 20 (the paper), 36 (strong)")
+    train.add_argument("--epochs", type=_positive, help="default: 20 (the paper), 36 (strong), 4 (robust)")
     train.add_argument("--batch-size", type=_positive, default=64, help="default: %(default)s (the paper)")
     train.add_argument("--learning-rate", type=float, help="peak learning rate; default: 1e-3 (the paper, Adam), "
-                       "0.05 (strong, SGD)")
+                       "0.05 (strong, SGD), 0.01 (robust, SGD)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
+    train.add_argument("--mixed-precision", action="store_true", help="strong/robust: float16 compute with float32 "
+                       "weights (Keras' mixed_float16), for GPUs with tensor cores")
     train.set_defaults(command=_train)
 
     evaluate = commands.add_parser("evaluate", help="score a saved .keras model on one split")
     data_options(evaluate)
-    evaluate.add_argument("--model", required=True, help="a .keras file, e.g. runs/paper_cnn/model.keras")
+    evaluate.add_argument("--model", help=MODEL_HELP)
     evaluate.add_argument("--split", choices=SPLIT_NAMES, default="test",
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
     evaluate.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
@@ -76,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="faces and emotions in images, folders, videos or a camera")
     predict.add_argument("paths", nargs="*", metavar="PATH", help="image files, video files or folders of them")
-    predict.add_argument("--model", required=True, help="a .keras model, e.g. runs/paper_cnn/model.keras")
+    predict.add_argument("--model", help=MODEL_HELP)
     predict.add_argument("--output", default="predictions", help="folder for predictions.csv/.json, annotated copies "
                          "and video timelines (default: %(default)s)")
     predict.add_argument("--fps", type=_non_negative, default=1.0, help="video frames read per second; 0: every frame "
@@ -91,14 +98,14 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="SavedModel and TensorFlow Lite (float32, int8) files, checked on PublicTest")
     data_options(export)
-    export.add_argument("--model", required=True, help="a .keras model, e.g. runs/paper_cnn/best.keras")
+    export.add_argument("--model", help=MODEL_HELP)
     export.add_argument("--output", default="export", help="folder for the exports and export.json (default: %(default)s)")
     export.set_defaults(command=_export)
 
     robustness = commands.add_parser("robustness", help="PublicTest accuracy under the special conditions "
                                      "(low light, glasses, head angle, ...), each at severities 1-5")
     data_options(robustness)
-    robustness.add_argument("--model", required=True, help="a .keras model, e.g. runs/paper_cnn/best.keras")
+    robustness.add_argument("--model", help=MODEL_HELP)
     robustness.add_argument("--conditions", nargs="+", metavar="NAME", help="default: all of fer_lib.conditions.CONDITIONS")
     robustness.add_argument("--rows", type=_positive, metavar="N", help="only the first N PublicTest faces")
     robustness.add_argument("--seed", type=int, default=0, help="the transforms' seed (default: %(default)s)")
@@ -111,6 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     framing.add_argument("--faces", type=_positive, default=2000, help="first N Training faces (default: %(default)s)")
     framing.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     framing.set_defaults(command=_framing)
+
+    ship = commands.add_parser("ship", help="ship a finished run's best model inside fer_lib with its model card")
+    data_options(ship)
+    ship.add_argument("--run-dir", required=True, help="a finished run folder, e.g. runs/strong_cpu")
+    ship.add_argument("--name", required=True, help="the shipped model's name, e.g. strong_cnn")
+    ship.add_argument("--models-dir", help="where it goes (default: fer_lib/models, FER2013 runs only)")
+    ship.set_defaults(command=_ship)
 
     report = commands.add_parser("report", help="a run's results as the Markdown table the README shows")
     report.add_argument("metrics", help="a run's metrics.json")
@@ -132,6 +146,25 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _model(path: str | None):
+    """The .keras model at `path` (uncompiled), or the shipped one when None."""
+    import keras
+
+    from .pretrained import load_pretrained
+
+    if path is None:
+        return load_pretrained()
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    return keras.models.load_model(path, compile=False)
+
+
+def _model_name(path: str | None) -> str:
+    from .pretrained import DEFAULT
+
+    return path or f"fer_lib.load_pretrained({DEFAULT!r})"
+
+
 def _load(args) -> FERDataset:
     return load_fer2013(args.data, strict=not args.skip_bad_rows)
 
@@ -146,9 +179,9 @@ def _info(args) -> int:
 
 
 def _train(args) -> int:
-    from .model import build_paper_cnn
-    from .strong import StrongConfig, build_strong_cnn
-    from .training import TrainConfig, set_seed, train
+    import keras
+
+    from .training import distribution_strategy, set_seed, train
 
     dataset = _load(args)
     splits = dataset.split()
@@ -156,14 +189,55 @@ def _train(args) -> int:
     for name, subset in vars(splits).items():
         if len(subset) == 0:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
+    if args.parent and args.model != "robust":
+        raise ValueError("--parent applies to --model robust only")
+    if args.mixed_precision and args.model != "strong":
+        raise ValueError("--mixed-precision applies to --model strong only")
     asked = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate)) if value}
-    config = (TrainConfig if args.model == "paper" else StrongConfig)(batch_size=args.batch_size, seed=args.seed, **asked)
-    set_seed(config.seed)  # before building: the initial weights come from the seed too
-    model = build_paper_cnn(config.learning_rate) if args.model == "paper" else build_strong_cnn(config, len(splits.train))
-    train(model, splits.train, splits.validation, args.run_dir, config, overwrite=args.overwrite, verbose=2)
+    set_seed(args.seed)  # before building: the initial weights come from the seed too
+    strategy = distribution_strategy()
+    policy = keras.mixed_precision.global_policy()
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            config, model, augment = _build(args, splits, asked)
+        train(model, splits.train, splits.validation, args.run_dir, config, overwrite=args.overwrite, augment=augment,
+              verbose=2)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
     metrics = write_run_metrics(args.run_dir, dataset, splits, config)
     print(summary(metrics))
     return 0
+
+
+def _build(args, splits: Splits, asked: dict):
+    """The recipe, the compiled model and the training augmentation (or None) that `train --model` asks for."""
+    from .model import build_paper_cnn
+    from .robust import RobustConfig, build_robust_cnn, condition_augmentation
+    from .strong import StrongConfig, build_strong_cnn
+    from .training import TrainConfig
+
+    augment = None
+    if args.model == "paper":
+        config = TrainConfig(batch_size=args.batch_size, seed=args.seed, **asked)
+        model = build_paper_cnn(config.learning_rate)
+    elif args.model == "strong":
+        config = StrongConfig(batch_size=args.batch_size, seed=args.seed, **asked)
+        model = build_strong_cnn(config, len(splits.train))
+    else:
+        import keras
+
+        from .loading import PROJECT_ROOT
+        from .pretrained import pretrained_path
+
+        parent = Path(args.parent or pretrained_path("strong_cnn")).resolve()
+        if not parent.is_file():
+            raise FileNotFoundError(f"{args.parent}: no such model file (--parent)")
+        config = RobustConfig(parent=str(_within(parent, PROJECT_ROOT)), batch_size=args.batch_size, seed=args.seed, **asked)
+        model = build_robust_cnn(keras.models.load_model(parent, compile=False), config, splits.train.x)
+        augment = condition_augmentation(config)
+    return config, model, augment
 
 
 def _notebooks(args) -> int:
@@ -207,38 +281,30 @@ def _report(args) -> int:
 
 
 def _evaluate(args) -> int:
-    import keras
-
     from .evaluation import evaluate
 
-    if not Path(args.model).is_file():
-        raise FileNotFoundError(f"{args.model}: no such model file")
+    model = _model(args.model)
     dataset = _load(args)
     subset = dataset.subset(SPLIT_NAMES[args.split])
     if len(subset) == 0:
         raise DataError(f"{dataset.source}: no {SPLIT_NAMES[args.split]} rows to evaluate on")
-    result = evaluate(keras.models.load_model(args.model), subset)
+    result = evaluate(model, subset)
     print(f"{SPLIT_NAMES[args.split]} ({len(subset)} faces{', DEMO dataset' if dataset.is_demo else ''}): "
           f"accuracy {result.accuracy:.4f}")
     print(result.per_class.round(4).to_string())
     if args.output:
-        Path(args.output).write_text(json.dumps({"model": args.model, "source": dataset.source,
+        Path(args.output).write_text(json.dumps({"model": _model_name(args.model), "source": dataset.source,
                                                  "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split]}
                                                 | result.to_dict(), indent=2) + "\n")
     return 0
 
 
-
 def _predict(args) -> int:
-    import keras
-
     from .predict import predict
 
     if not args.paths and args.camera is None:
         raise ValueError("nothing to read: give image/video paths or folders, or --camera N")
-    if not Path(args.model).is_file():
-        raise FileNotFoundError(f"{args.model}: no such model file")
-    outcome = predict(args.paths, keras.models.load_model(args.model, compile=False), args.output, fps=args.fps, camera=args.camera,
+    outcome = predict(args.paths, _model(args.model), args.output, fps=args.fps, camera=args.camera,
                       camera_seconds=args.seconds, annotate=not args.no_annotate,
                       video_detect_side=args.video_detect_side)
     print(f"{outcome.items} item(s), {len(outcome.rows)} face(s), {len(outcome.failures)} failed; "
@@ -265,19 +331,15 @@ def _framing(args) -> int:
 
 
 def _export(args) -> int:
-    import keras
-
     from .export import CALIBRATION_FACES, MAX_ACCURACY_DROP, compare, export, write_report
 
-    if not Path(args.model).is_file():
-        raise FileNotFoundError(f"{args.model}: no such model file")
+    model = _model(args.model)
     dataset = _load(args)
     splits = dataset.split()
     if len(splits.train) == 0 or len(splits.test) == 0:
         raise DataError(f"{dataset.source}: export needs Training rows (calibration) and PublicTest rows (the check)")
-    model = keras.models.load_model(args.model, compile=False)
     paths = export(model, args.output, splits.train.x[:CALIBRATION_FACES])
-    numbers = compare(model, paths, splits.test) | {"model": args.model, "source": dataset.source,
+    numbers = compare(model, paths, splits.test) | {"model": _model_name(args.model), "source": dataset.source,
                                                     "is_demo": dataset.is_demo, "usage": "PublicTest"}
     report = write_report(numbers, args.output)
     print(f"PublicTest ({numbers['faces']} faces{', DEMO dataset' if dataset.is_demo else ''}): "
@@ -296,23 +358,20 @@ def _export(args) -> int:
 
 
 def _robustness(args) -> int:
-    import keras
-
     from .conditions import CONDITIONS
     from .robustness import accuracy_grid, benchmark, to_dict
 
     unknown = sorted(set(args.conditions or ()) - set(CONDITIONS))
     if unknown:
         raise ValueError(f"unknown condition(s) {', '.join(unknown)}; choose from {', '.join(CONDITIONS)}")
-    if not Path(args.model).is_file():
-        raise FileNotFoundError(f"{args.model}: no such model file")
+    model = _model(args.model)
     dataset = _load(args)
     test = dataset.subset("PublicTest").head(args.rows)
     if len(test) == 0:
         raise DataError(f"{dataset.source}: no PublicTest rows to measure on")
-    table = benchmark(keras.models.load_model(args.model, compile=False), test,
+    table = benchmark(model, test,
                       conditions=tuple(args.conditions or CONDITIONS), seed=args.seed)
-    numbers = to_dict(table) | {"model": args.model, "source": dataset.source, "is_demo": dataset.is_demo,
+    numbers = to_dict(table) | {"model": _model_name(args.model), "source": dataset.source, "is_demo": dataset.is_demo,
                                 "usage": "PublicTest", "faces": len(test), "seed": args.seed}
     print(f"PublicTest accuracy ({len(test)} faces{', DEMO dataset' if dataset.is_demo else ''}) by condition and "
           f"severity (0: clean)")
@@ -323,4 +382,16 @@ def _robustness(args) -> int:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(numbers, indent=2) + "\n")
         print(f"written: {args.output}")
+    return 0
+
+
+def _ship(args) -> int:
+    from .pretrained import MODELS_DIR, ship
+
+    dataset = _load(args)
+    card = ship(args.run_dir, dataset, args.name, args.models_dir or MODELS_DIR)
+    print(f"shipped {card['file']} ({card['bytes'] / 1e6:.1f} MB, test time: {card['test_time']['chosen']}): "
+          f"PublicTest {card['test']['accuracy']:.4f}, PrivateTest {card['validation_accuracy']:.4f}"
+          f"{', DEMO dataset' if dataset.is_demo else ''}")
+    print(f"written: {Path(args.models_dir or MODELS_DIR) / args.name}.keras, .json and .md")
     return 0

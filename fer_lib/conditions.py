@@ -134,6 +134,26 @@ def apply(name: str, faces: np.ndarray, severity: int, seed: int = 0) -> np.ndar
     return CONDITIONS[name](faces, severity, seed)
 
 
+def random_conditions(faces: np.ndarray, share: float, seed) -> np.ndarray:
+    """Training augmentation: each face, with probability `share`, under a random condition at a random severity 1-5.
+
+    `seed` is anything np.random.default_rng takes (e.g. [run seed, *batch indices]); the same seed, the same faces.
+    """
+    if not 0 <= share <= 1:
+        raise ValueError(f"random_conditions: share must lie in [0, 1], got {share}")
+    rng = np.random.default_rng(seed)
+    faces = np.asarray(faces)
+    chosen = rng.random(len(faces)) < share
+    names = rng.integers(len(CONDITIONS), size=len(faces))
+    severities = rng.integers(SEVERITIES[0], SEVERITIES[-1] + 1, size=len(faces))
+    out = faces.copy()
+    for name in np.unique(names[chosen]):
+        for severity in np.unique(severities[chosen & (names == name)]):
+            which = chosen & (names == name) & (severities == severity)
+            out[which] = apply(list(CONDITIONS)[name], faces[which], int(severity), int(rng.integers(2**31)))
+    return out
+
+
 def _level(table: tuple, severity: int):
     if severity not in range(len(table)):
         raise ValueError(f"conditions: severity must be 0-5, got {severity}")

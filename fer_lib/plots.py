@@ -151,7 +151,7 @@ def prediction(face: np.ndarray | None, probabilities: np.ndarray, true_label: i
     return figure
 
 
-def confusion_matrix(confusion: pd.DataFrame):
+def confusion_matrix(confusion: pd.DataFrame, title: str = "Confusion matrix (rows: true emotion)"):
     """Row-normalized confusion matrix (true x predicted): each cell the share of that true emotion, with counts."""
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -163,7 +163,22 @@ def confusion_matrix(confusion: pd.DataFrame):
                 annot_kws={"fontsize": 8}, ax=ax)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title("Confusion matrix (rows: true emotion)")
+    ax.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def per_class_comparison(recalls: dict[str, pd.Series]):
+    """Per-emotion accuracy (recall) of several models as grouped bars: {model name: recall by emotion}."""
+    import matplotlib.pyplot as plt
+
+    frame = pd.DataFrame(recalls) * 100
+    figure, ax = plt.subplots(figsize=(9, 4))
+    frame.plot.bar(ax=ax, rot=0, width=0.8)
+    ax.set_ylabel("PublicTest accuracy (recall), %")
+    ax.set_ylim(0, 100)
+    ax.set_title("Per-emotion accuracy")
+    ax.legend(loc="upper left")
     figure.tight_layout()
     return figure
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .dataset import FERDataset, Splits
-from .training import BEST_FILE, METRICS_FILE, MODEL_FILE, TrainConfig, read_history
+from .training import BEST_FILE, METRICS_FILE, MODEL_FILE, read_history
 
 PAPER_MINIMUM_ACCURACY = 0.76  # the paper: every emotion "recognized with a minimum accuracy of 76%"
 
@@ -56,7 +56,7 @@ def write_run_metrics(run_dir, dataset: FERDataset, splits: Splits, config) -> d
             "rows": {name: len(subset) for name, subset in vars(splits).items()},
             "split": "Training -> train, PrivateTest -> validation, PublicTest -> test",
         },
-        "config": vars(config) | {"model": "paper_cnn" if isinstance(config, TrainConfig) else "strong_cnn"},
+        "config": vars(config) | {"model": config.model_name},
         "training_seconds": round(seconds, 1),
         "epochs_run": len(history),
         "last_epoch": {"train_accuracy": float(history["accuracy"].iloc[-1]),

@@ -5,7 +5,6 @@ of a model is its mean accuracy over all conditions and severities.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .conditions import CONDITIONS, SEVERITIES, apply
@@ -66,4 +65,20 @@ def markdown(numbers: dict) -> str:
     severities = [c for c in grid.columns if c != "mean"]
     lines = ["| condition | clean | " + " | ".join(map(str, severities[1:])) + " |", "|---" * len(severities) + "|---|"]
     lines += [f"| {name} | " + " | ".join(f"{row[c]:.1f}" for c in severities) + " |" for name, row in grid.iterrows()]
+    return "\n".join(lines)
+
+
+def comparison_markdown(models: dict[str, dict]) -> str:
+    """Several models' robustness JSON ({name: rows + summary}) as one table: clean and mean accuracy, and each
+    condition's drop at the middle severity, in points."""
+    names = list(models)
+    summaries = {name: numbers["summary"] for name, numbers in models.items()}
+    key = f"drop_at_severity_{MIDDLE_SEVERITY}"
+    lines = ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|",
+             "| clean accuracy, % | " + " | ".join(f"{summaries[n]['clean_accuracy'] * 100:.1f}" for n in names) + " |",
+             "| mean over all conditions and severities, % | "
+             + " | ".join(f"{summaries[n]['mean_accuracy'] * 100:.1f}" for n in names) + " |"]
+    for condition in summaries[names[0]][key]:
+        lines.append(f"| {condition}: points lost at severity {MIDDLE_SEVERITY} | "
+                     + " | ".join(f"{summaries[n][key][condition] * 100:.1f}" for n in names) + " |")
     return "\n".join(lines)

@@ -21,6 +21,8 @@ class StrongConfig:
     warms up linearly for `warmup_epochs`, then follows a cosine to zero at the last epoch.
     """
 
+    model_name = "strong_cnn"  # not a field: how metrics.json names the model
+
     epochs: int = 36
     batch_size: int = 64
     learning_rate: float = 0.05
@@ -63,15 +65,18 @@ def build_strong_cnn(config: StrongConfig = StrongConfig(), train_rows: int = 28
     import keras
     from keras import layers
 
+    exact = "float32"  # augmentation stays in float32 under mixed precision (RandomErasing has no float16 kernel)
     augmentation = [
-        layers.RandomFlip("horizontal", seed=config.seed, name="flip"),
-        layers.RandomRotation(config.rotation_degrees / 360, fill_mode="reflect", seed=config.seed + 1, name="rotate"),
-        layers.RandomTranslation(config.shift, config.shift, fill_mode="reflect", seed=config.seed + 2, name="shift"),
-        layers.RandomZoom(config.zoom, fill_mode="reflect", seed=config.seed + 3, name="zoom"),
+        layers.RandomFlip("horizontal", seed=config.seed, dtype=exact, name="flip"),
+        layers.RandomRotation(config.rotation_degrees / 360, fill_mode="reflect", seed=config.seed + 1, dtype=exact,
+                              name="rotate"),
+        layers.RandomTranslation(config.shift, config.shift, fill_mode="reflect", seed=config.seed + 2, dtype=exact,
+                                 name="shift"),
+        layers.RandomZoom(config.zoom, fill_mode="reflect", seed=config.seed + 3, dtype=exact, name="zoom"),
     ]
     if config.erasing:
-        augmentation.append(layers.RandomErasing(config.erasing, scale=(0.02, 0.2), fill_value=0.5,
-                                                 value_range=(0, 1), seed=config.seed + 4, name="erase"))
+        augmentation.append(layers.RandomErasing(config.erasing, scale=(0.02, 0.2), fill_value=0.5, value_range=(0, 1),
+                                                 seed=config.seed + 4, dtype=exact, name="erase"))
     blocks = []
     for stage, (width, convs) in enumerate(zip(config.widths, config.convs_per_stage), start=1):
         for conv in range(1, convs + 1):
@@ -92,7 +97,7 @@ def build_strong_cnn(config: StrongConfig = StrongConfig(), train_rows: int = 28
             layers.BatchNormalization(name="batchnorm_dense"),
             layers.ReLU(name="relu_dense"),
             layers.Dropout(config.dropout, seed=config.seed + 6, name="dropout2"),
-            layers.Dense(len(EMOTIONS), activation="softmax", name="emotion"),
+            layers.Dense(len(EMOTIONS), activation="softmax", dtype=exact, name="emotion"),
         ],
         name="strong_cnn",
     )

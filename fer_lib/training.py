@@ -27,6 +27,8 @@ LOG_DIR, BACKUP_DIR = "logs", "backup"
 class TrainConfig:
     """The paper's recipe: Adam 1e-3, batch 64, 20 epochs; `seed` fixes weights and shuffling."""
 
+    model_name = "paper_cnn"  # not a field: how metrics.json names the model
+
     epochs: int = 20
     batch_size: int = 64
     learning_rate: float = 1e-3
@@ -51,11 +53,27 @@ def set_seed(seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = None):
+def distribution_strategy():
+    """Where a model is built and trained: tf.distribute.MirroredStrategy over every GPU when TensorFlow sees more
+    than one (each batch split between them), else TensorFlow's default strategy (one GPU, or the CPU).
+    None on Keras' other backends."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy([gpu.name for gpu in gpus]) if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = None, augment=None):
     """A tf.data pipeline of (float32 faces (B, 48, 48, 1) in [0, 1], one-hot labels) batches.
 
     The uint8 faces stay in memory once; each batch is gathered by index, then normalized in-graph,
     so shuffling costs an index permutation rather than a copy of every image.
+    `augment(faces, indices)`, if given, transforms each batch's uint8 faces (B, 48, 48) in NumPy first; it should
+    draw its randomness from the indices, which the seeded shuffle makes reproducible.
     """
     import tensorflow as tf
 
@@ -68,7 +86,10 @@ def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = 
         indices = indices.shuffle(len(subset), seed=shuffle_seed, reshuffle_each_iteration=True)
 
     def gather(batch):
-        x = tf.cast(tf.gather(faces, batch), tf.float32)[..., tf.newaxis] / 255.0
+        x = tf.gather(faces, batch)
+        if augment is not None:
+            x = tf.ensure_shape(tf.numpy_function(augment, [x, batch], tf.uint8, stateful=False), [None, *subset.x.shape[1:]])
+        x = tf.cast(x, tf.float32)[..., tf.newaxis] / 255.0
         return x, tf.one_hot(tf.gather(labels, batch), len(EMOTIONS))
 
     return indices.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
@@ -81,7 +102,7 @@ def is_finished(run_dir: str | Path) -> bool:
 
 
 def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=TrainConfig(),
-          *, overwrite: bool = False, reuse: bool = False, callbacks=(), verbose: int | str = "auto") -> pd.DataFrame:
+          *, overwrite: bool = False, reuse: bool = False, augment=None, callbacks=(), verbose: int | str = "auto") -> pd.DataFrame:
     """Fit `model` (compiled) on `train`, validating on `validation`; returns the history (one row per epoch).
 
     `config` is a TrainConfig (the paper) or a strong.StrongConfig: epochs, batch_size and seed drive the fit.
@@ -90,11 +111,14 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=
     Resumes an unfinished run in `run_dir`. A finished one is an error, unless `overwrite` (train again)
     or `reuse` (load its final weights into `model` and return its history, if it was trained with the same
     epochs, batch size, learning rate, seed and number of training rows).
+    `augment` transforms the training batches (see make_dataset; TensorFlow backend only).
     `callbacks` are extra Keras callbacks, called after the run folder's own.
     """
     import keras
 
     run_dir = Path(run_dir)
+    if augment is not None and keras.backend.backend() != "tensorflow":
+        raise ValueError(f"train: augment needs the TensorFlow backend, not {keras.backend.backend()}")
     if reuse and not overwrite and is_finished(run_dir):
         return _reuse(model, run_dir, config, len(train))
     if overwrite and run_dir.exists():
@@ -122,7 +146,7 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=
     ]
     if keras.backend.backend() == "tensorflow":
         run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / LOG_DIR), write_graph=True))
-        inputs = {"x": make_dataset(train, config.batch_size, shuffle_seed=config.seed), "shuffle": False,
+        inputs = {"x": make_dataset(train, config.batch_size, shuffle_seed=config.seed, augment=augment), "shuffle": False,
                   "validation_data": make_dataset(validation, config.batch_size)}  # the pipeline shuffles, seeded
     else:  # JAX or PyTorch (e.g. on a GPU machine without TensorFlow): arrays, shuffled by Keras
         inputs = {"x": _as_inputs(train.x), "y": one_hot(train.y), "batch_size": config.batch_size, "shuffle": True,

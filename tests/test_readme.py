@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_lib import robustness
+from fer_lib import pretrained, robustness
 from fer_lib.report import markdown_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,18 +14,23 @@ README = (ROOT / "README.md").read_text()
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import markdown_table  # noqa: E402
 
-BLOCKS = re.findall(r"<!-- (report|bench|robustness): (\S+) -->\n(.*?)\n<!-- end \1 -->", README, flags=re.S)
-RENDER = {"report": markdown_report, "bench": markdown_table, "robustness": robustness.markdown}
+KINDS = {"report": markdown_report, "bench": markdown_table, "robustness": robustness.markdown,
+         "robustness-comparison": robustness.comparison_markdown, "model": pretrained.readme_summary}
+BLOCKS = re.findall(r"<!-- ([a-z-]+): (\S+) -->\n(.*?)\n<!-- end \1 -->", README, flags=re.S)
 
 
 def test_the_readme_shows_the_real_run_and_the_benchmarks():
-    assert {kind for kind, _, _ in BLOCKS} == {"report", "bench", "robustness"}
+    assert {kind for kind, _, _ in BLOCKS} == set(KINDS)
 
 
 @pytest.mark.parametrize("kind, source, shown", BLOCKS, ids=[source for _, source, _ in BLOCKS])
 def test_blocks_match_their_json(kind, source, shown):
-    data = json.loads((ROOT / source).read_text())
-    assert shown.strip() == RENDER[kind](data).strip(), f"README.md is stale for {source}"
+    """A block's source is a JSON file, or FILE#KEY/KEY for a part of one."""
+    file, _, keys = source.partition("#")
+    data = json.loads((ROOT / file).read_text())
+    for key in filter(None, keys.split("/")):
+        data = data[key]
+    assert shown.strip() == KINDS[kind](data).strip(), f"README.md is stale for {source}"
 
 
 def test_the_committed_run_is_the_real_fer2013():

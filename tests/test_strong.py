@@ -75,3 +75,25 @@ def test_cli_trains_the_strong_model(tmp_path, capsys):
     assert metrics["config"]["learning_rate"] == 0.05 and metrics["config"]["convs_per_stage"] == [1, 1, 2, 2]
     assert metrics["epochs_run"] == 3 and metrics["final"]["test"]["n"] == metrics["dataset"]["rows"]["test"]
     assert "PublicTest accuracy" in capsys.readouterr().out
+
+
+def test_on_this_machine_the_strategy_is_the_default_one():
+    import tensorflow as tf
+
+    from fer_lib.training import distribution_strategy
+
+    strategy = distribution_strategy()
+    assert strategy.num_replicas_in_sync == max(1, len(tf.config.list_logical_devices("GPU")))
+
+
+def test_cli_mixed_precision_keeps_float32_weights_and_output(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--model", "strong", "--mixed-precision", "--run-dir", str(run), "--epochs", "3",
+                 "--train-limit", "64"]) == 0
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored for whatever runs next
+    model = keras.models.load_model(run / "best.keras", compile=False)
+    assert model.get_layer("conv1_1").dtype_policy.name == "mixed_float16"
+    assert model.get_layer("conv1_1").kernel.dtype == "float32"
+    assert model(np.zeros((2, 48, 48, 1), "float32")).dtype == "float32"
+    assert main(["train", "--mixed-precision", "--run-dir", str(tmp_path / "p")]) == 2
+    assert "--mixed-precision applies to --model strong only" in capsys.readouterr().err

@@ -1,0 +1,238 @@
+"""The models shipped inside fer_lib: `load_pretrained()` gives one with a single call, so predictions work on a
+fresh clone without FER2013 and without training.
+
+Each model NAME lives in fer_lib/models/ as NAME.keras with its model card: NAME.json (the numbers) and NAME.md
+(the card people read), both written by `python -m fer_lib ship` from a finished run folder.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import EMOTIONS, IMAGE_SIZE, FERDataset
+from .training import BEST_FILE, METRICS_FILE, read_history
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT = "strong_cnn"
+LATENCY_REPEATS = 50
+
+
+def available(models_dir: str | Path = MODELS_DIR) -> list[str]:
+    """Names of the shipped models."""
+    return sorted(path.stem for path in Path(models_dir).glob("*.keras"))
+
+
+def pretrained_path(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR) -> Path:
+    """The .keras file of shipped model `name`."""
+    path = Path(models_dir) / f"{name}.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no shipped model {name!r}; available: {', '.join(available(models_dir)) or 'none'}")
+    return path
+
+
+def load_pretrained(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR):
+    """Shipped model `name` (default: the strongest), ready to predict: float faces (N, 48, 48, 1) in [0, 1] -> 7
+    probabilities; use it with evaluation.predict_proba, predict.EmotionReader or the CLI."""
+    import keras
+
+    return keras.models.load_model(pretrained_path(name, models_dir), compile=False)
+
+
+def model_card(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR) -> dict:
+    """The numbers of shipped model `name` (NAME.json): data, recipe, accuracy, confusion, size, latency."""
+    pretrained_path(name, models_dir)
+    return json.loads((Path(models_dir) / f"{name}.json").read_text())
+
+
+def flip_averaged(model):
+    """`model` averaged with itself on the mirrored face (horizontal-flip test-time augmentation).
+
+    The mirror is a fixed permutation matrix applied along the image's width, so the result is built from
+    stock Keras layers only and its .keras file loads without fer_lib.
+    """
+    import keras
+    from keras import layers
+
+    face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
+    rows = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE), name="rows")(face)
+    mirror = layers.Dense(IMAGE_SIZE, use_bias=False, trainable=False, name="mirror")
+    mirrored = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="mirrored")(mirror(rows))
+    mirror.set_weights([np.eye(IMAGE_SIZE, dtype=np.float32)[::-1]])
+    probabilities = layers.Average(name="emotion")([model(face), model(mirrored)])
+    return keras.Model(face, probabilities, name=f"{model.name}_flip_averaged")
+
+
+def unwrap(model):
+    """The network inside a flip-averaged model; any other model as it is."""
+    import keras
+
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return inner[0] if len(inner) == 1 else model
+
+
+def cpu_latency(model, faces: np.ndarray, repeats: int = LATENCY_REPEATS) -> dict:
+    """Median milliseconds per face: one face at a time, and in batches of 64."""
+    from .evaluation import PREDICT_BATCH, predict_proba
+
+    def median_seconds(batch):
+        predict_proba(model, batch)  # traced once, outside the timing
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            predict_proba(model, batch)
+            times.append(time.perf_counter() - started)
+        return float(np.median(times))
+
+    return {"one_face_ms": median_seconds(faces[:1]) * 1e3,
+            "batch_64_ms_per_face": median_seconds(faces[:PREDICT_BATCH]) / len(faces[:PREDICT_BATCH]) * 1e3}
+
+
+def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | Path = MODELS_DIR) -> dict:
+    """Ship a finished run's best epoch (by PrivateTest) as fer_lib's model `name`, with its model card.
+
+    Flip averaging is kept when it raises PrivateTest accuracy; PublicTest is measured, never used to choose.
+    The CPU latency is measured against the paper's CNN in the same run. Returns the card's numbers.
+    """
+    import keras
+
+    from . import __version__
+    from .evaluation import evaluate
+    from .model import build_paper_cnn
+
+    run_dir, models_dir = Path(run_dir), Path(models_dir)
+    if dataset.is_demo and models_dir.resolve() == MODELS_DIR:
+        raise ValueError(f"{MODELS_DIR} ships models trained on the real FER2013; pass FER2013 or another models folder")
+    metrics_path = run_dir / METRICS_FILE
+    if not metrics_path.is_file():
+        raise FileNotFoundError(f"{metrics_path}: not a finished run (train it with python -m fer_lib train)")
+    metrics, history = json.loads(metrics_path.read_text()), read_history(run_dir)
+    splits = dataset.split()
+    best = keras.models.load_model(run_dir / BEST_FILE, compile=False)
+    candidates = {"plain": best, "flip_averaged": flip_averaged(best)}
+    validation = {key: evaluate(model, splits.validation).accuracy for key, model in candidates.items()}
+    test = {key: evaluate(model, splits.test) for key, model in candidates.items()}
+    chosen = max(validation, key=lambda key: (validation[key], key == "plain"))  # a tie keeps the cheaper one
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"{name}.keras"
+    partial = path.with_suffix(".partial.keras")
+    candidates[chosen].save(partial)
+    partial.replace(path)
+
+    latency = cpu_latency(keras.models.load_model(path, compile=False), splits.test.x)
+    baseline = cpu_latency(build_paper_cnn(), splits.test.x)
+    card = {
+        "name": name,
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "parameters": int(best.count_params()),
+        "dataset": metrics["dataset"],
+        "recipe": metrics["config"],
+        "run": {"folder": str(run_dir), "epochs_run": len(history), "best_epoch": metrics["best"]["epoch"],
+                "training_seconds": metrics["training_seconds"],
+                "median_epoch_seconds": float(history["seconds"].median())},
+        "test_time": {"chosen": chosen, "validation_accuracy": validation,
+                      "test_accuracy": {key: result.accuracy for key, result in test.items()}},
+        "validation_accuracy": validation[chosen],
+        "test": test[chosen].to_dict(),
+        "cpu_latency": {"model": latency, "paper_cnn": baseline,
+                        "ratio_to_paper_cnn": {key: latency[key] / baseline[key] for key in latency}},
+        "versions": {"fer_lib": __version__, "keras": keras.__version__},
+    }
+    (models_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    (models_dir / f"{name}.md").write_text(card_markdown(card) + "\n")
+    return card
+
+
+def card_markdown(card: dict) -> str:
+    """The model card people read, from the card's numbers."""
+    test, recipe, run = card["test"], card["recipe"], card["run"]
+    per_class = test["per_class"]
+    confusion = np.array(test["confusion"]["rows_true_columns_predicted"])
+    off_diagonal = confusion - np.diag(np.diag(confusion))
+    true, predicted = np.unravel_index(off_diagonal.argmax(), confusion.shape)
+    weakest = sorted(per_class, key=lambda emotion: per_class[emotion]["recall"])[:2]
+    rows = card["dataset"]["rows"]
+    shown_recipe = ", ".join(f"{key} {value}" for key, value in recipe.items() if key != "model")
+    trained_as = {"paper_cnn": "paper", "strong_cnn": "strong"}.get(recipe["model"], f"robust --parent {recipe.get('parent')}")
+    demo = " (the DEMO dataset, not FER2013)" if card["dataset"]["is_demo"] else ""
+    chosen = card["test_time"]["chosen"]
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        f"`fer_lib.load_pretrained({card['name']!r})` loads `{card['file']}` ({card['bytes'] / 1e6:.1f} MB, "
+        f"{card['parameters']:,} parameters). Input: 48x48 grayscale faces framed like FER2013, floats in [0, 1], "
+        f"shaped (N, 48, 48, 1); output: the probabilities of {', '.join(EMOTIONS)}.",
+        "",
+        "## Data and split",
+        f"FER2013 ({Path(card['dataset']['source']).name}{demo}): {rows['train']:,} Training faces train, "
+        f"{rows['validation']:,} PrivateTest faces validate (the epoch and the test-time option are chosen on them), "
+        f"{rows['test']:,} PublicTest faces test (never used to choose).",
+        "",
+        "## Recipe",
+        f"`{recipe['model']}`: {shown_recipe}.",
+        f"Trained {run['epochs_run']} epochs in {run['training_seconds'] / 3600:.2f} h (wall time, median epoch "
+        f"{run['median_epoch_seconds']:.0f} s); shipped: epoch {run['best_epoch']}, the best by PrivateTest, "
+        f"{'averaged with its prediction on the mirrored face' if chosen == 'flip_averaged' else 'without test-time augmentation'}.",
+        f"Retrain: `python -m fer_lib train --model {trained_as} --data fer2013.csv.gz --run-dir {run['folder']}`, then "
+        f"`python -m fer_lib ship --run-dir {run['folder']} --data fer2013.csv.gz --name {card['name']}`.",
+        "",
+        "## Accuracy",
+        f"PublicTest (test) **{test['accuracy']:.2%}**; PrivateTest (validation) {card['validation_accuracy']:.2%}. "
+        f"Without / with flip averaging: PrivateTest {card['test_time']['validation_accuracy']['plain']:.2%} / "
+        f"{card['test_time']['validation_accuracy']['flip_averaged']:.2%}, PublicTest "
+        f"{card['test_time']['test_accuracy']['plain']:.2%} / {card['test_time']['test_accuracy']['flip_averaged']:.2%}.",
+        "",
+        "| emotion | PublicTest faces | recall (per-class accuracy) | precision |",
+        "|---|---|---|---|",
+        *(f"| {emotion} | {scores['support']} | {scores['recall']:.1%} | {scores['precision']:.1%} |"
+          for emotion, scores in per_class.items()),
+        "",
+        "Confusion matrix on PublicTest (rows: true emotion, columns: predicted):",
+        "",
+        "| | " + " | ".join(EMOTIONS) + " |",
+        "|---|" + "---|" * len(EMOTIONS),
+        *(f"| {emotion} | " + " | ".join(str(n) for n in row) + " |" for emotion, row in zip(EMOTIONS, confusion)),
+        "",
+        "## CPU latency",
+        f"Median per face on the machine that shipped it: {card['cpu_latency']['model']['one_face_ms']:.2f} ms one "
+        f"face at a time, {card['cpu_latency']['model']['batch_64_ms_per_face']:.3f} ms in batches of 64; "
+        f"{card['cpu_latency']['ratio_to_paper_cnn']['one_face_ms']:.1f}x and "
+        f"{card['cpu_latency']['ratio_to_paper_cnn']['batch_64_ms_per_face']:.1f}x the paper's CNN measured in the same run.",
+        "",
+        "## Known weaknesses",
+        f"- Weakest emotions on PublicTest: {weakest[0]} ({per_class[weakest[0]]['recall']:.1%}) and {weakest[1]} "
+        f"({per_class[weakest[1]]['recall']:.1%}); the commonest confusion is {EMOTIONS[true]} read as "
+        f"{EMOTIONS[predicted]} ({confusion[true, predicted]} faces).",
+        "- FER2013's labels are noisy (human accuracy is about 65%) and its faces are mostly frontal, well lit, "
+        "web photos; accuracy on other cameras, ages and cultures is not measured.",
+        "- Special conditions (low light, glasses, head angle) change the accuracy: `python -m fer_lib robustness` "
+        "and notebook 7 measure it (the README's \"Special conditions\").",
+        "- Faces must be framed like FER2013: use `fer_lib.faces.crop_faces` (what `python -m fer_lib predict` does).",
+    ]
+    return "\n".join(lines)
+
+
+def readme_summary(card: dict) -> str:
+    """A shipped model's headline numbers as the README's Markdown table."""
+    test, latency = card["test"], card["cpu_latency"]
+    accuracy = card["test_time"]
+    lines = [
+        "| | |",
+        "|---|---|",
+        f"| PublicTest accuracy (test) | **{test['accuracy']:.2%}** |",
+        f"| PrivateTest accuracy (validation) | {card['validation_accuracy']:.2%} |",
+        f"| without / with flip averaging, PublicTest | {accuracy['test_accuracy']['plain']:.2%} / "
+        f"{accuracy['test_accuracy']['flip_averaged']:.2%} (shipped: {accuracy['chosen'].replace('_', ' ')}, chosen on PrivateTest) |",
+        *(f"| {emotion} (PublicTest recall, n={scores['support']}) | {scores['recall']:.1%} |"
+          for emotion, scores in test["per_class"].items()),
+        f"| parameters, file size | {card['parameters']:,}, {card['bytes'] / 1e6:.1f} MB |",
+        f"| training | {card['run']['epochs_run']} epochs, {card['run']['training_seconds'] / 3600:.2f} h wall time "
+        f"(median epoch {card['run']['median_epoch_seconds']:.0f} s), best epoch {card['run']['best_epoch']} |",
+        f"| CPU latency per face: one at a time, batches of 64 | {latency['model']['one_face_ms']:.2f} ms, "
+        f"{latency['model']['batch_64_ms_per_face']:.3f} ms ({latency['ratio_to_paper_cnn']['one_face_ms']:.1f}x, "
+        f"{latency['ratio_to_paper_cnn']['batch_64_ms_per_face']:.1f}x the paper's CNN) |",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""The robust model (issue 5): a trained CNN fine-tuned with the special conditions as augmentation, behind a
+per-face contrast normalization.
+
+The contrast normalization rescales every face to the mean and spread that Training faces have on average, so a
+dark, flat face reaches the network with the contrast of a well-lit one. It is made of stock Keras layers
+(LayerNormalization over the whole face, then Rescaling), so the .keras file loads without fer_lib.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dataset import IMAGE_SIZE
+from .pretrained import unwrap
+
+
+@dataclass(frozen=True)
+class RobustConfig:
+    """The fine-tuning recipe. `parent`: the .keras model fine-tuned (a flip-averaged one is unwrapped first);
+    `conditioned_share`: the share of training faces put under a random condition and severity each epoch.
+    SGD with Nesterov momentum, cosine decay from `learning_rate` to zero, decoupled weight decay."""
+
+    parent: str = ""
+    epochs: int = 4
+    batch_size: int = 64
+    learning_rate: float = 0.01
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    conditioned_share: float = 0.5
+    contrast_normalization: bool = True
+    seed: int = 0
+
+    model_name = "robust_cnn"  # not a field: how metrics.json names the model
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"RobustConfig.{name} must be a positive integer, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"RobustConfig.learning_rate must be positive, got {self.learning_rate}")
+        if not 0 <= self.conditioned_share <= 1:
+            raise ValueError(f"RobustConfig.conditioned_share must lie in [0, 1], got {self.conditioned_share}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"RobustConfig.label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+
+
+def face_statistics(faces: np.ndarray) -> tuple[float, float]:
+    """The average per-face mean and standard deviation of uint8 faces, in [0, 1] units."""
+    faces = np.asarray(faces, np.float32).reshape(len(faces), -1) / 255.0
+    return float(faces.mean(axis=1).mean()), float(faces.std(axis=1).mean())
+
+
+def build_robust_cnn(parent, config: RobustConfig, train_faces: np.ndarray):
+    """`parent`'s network behind the contrast normalization (when configured), compiled for fine-tuning on
+    `train_faces` (their count sets the schedule, their statistics the normalization's target)."""
+    import keras
+    from keras import layers
+
+    network = unwrap(parent)
+    face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
+    x = face
+    if config.contrast_normalization:
+        mean, std = face_statistics(train_faces)
+        x = layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5, center=False, scale=False, name="contrast")(x)
+        x = layers.Rescaling(std, offset=mean, name="typical_contrast")(x)
+    model = keras.Model(face, network(x), name="robust_cnn")
+    steps = config.epochs * math.ceil(len(train_faces) / config.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=config.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def condition_augmentation(config: RobustConfig):
+    """make_dataset's `augment`: a batch's faces under random conditions, seeded by the run seed and its indices."""
+    from .conditions import random_conditions
+
+    def augment(faces, indices):
+        return random_conditions(faces, config.conditioned_share, [config.seed, *indices.tolist()])
+
+    return augment

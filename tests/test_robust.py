@@ -1,0 +1,89 @@
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("tensorflow")
+pytest.importorskip("cv2")
+
+from fer_lib.cli import main  # noqa: E402
+from fer_lib.conditions import random_conditions  # noqa: E402
+from fer_lib.evaluation import predict_proba  # noqa: E402
+from fer_lib.pretrained import flip_averaged, unwrap  # noqa: E402
+from fer_lib.robust import RobustConfig, build_robust_cnn, condition_augmentation, face_statistics  # noqa: E402
+from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
+from fer_lib.training import make_dataset, set_seed  # noqa: E402
+
+TINY = StrongConfig(epochs=2, warmup_epochs=1, widths=(8,), convs_per_stage=(1,), dense_units=8)
+
+
+@pytest.fixture(scope="module")
+def parent():
+    set_seed(0)
+    return build_strong_cnn(TINY, 64)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"learning_rate": 0}, "learning_rate must be positive"),
+    ({"conditioned_share": 1.5}, "conditioned_share must lie in [0, 1]"),
+    ({"label_smoothing": 1.0}, "label_smoothing must lie in [0, 1)"),
+])
+def test_config_rejects_bad_settings(change, message):
+    with pytest.raises(ValueError) as error:
+        RobustConfig(**change)
+    assert message in str(error.value)
+
+
+def test_random_conditions_are_seeded_and_change_the_share_asked(demo):
+    faces = demo.train.x[:200]
+    out = random_conditions(faces, 0.5, [0, 1, 2])
+    assert out.dtype == np.uint8 and out.shape == faces.shape
+    np.testing.assert_array_equal(out, random_conditions(faces, 0.5, [0, 1, 2]))
+    assert not np.array_equal(out, random_conditions(faces, 0.5, [0, 1, 3]))
+    changed = (out != faces).any(axis=(1, 2)).mean()
+    assert 0.35 < changed < 0.65
+    np.testing.assert_array_equal(random_conditions(faces, 0.0, 0), faces)
+    assert (random_conditions(faces, 1.0, 0) != faces).any(axis=(1, 2)).mean() > 0.9
+    with pytest.raises(ValueError, match="share must lie in"):
+        random_conditions(faces, 2, 0)
+
+
+def test_contrast_normalization_undoes_exposure(parent, demo):
+    model = build_robust_cnn(parent, RobustConfig(), demo.train.x)
+    faces = demo.test.x[:8]
+    dim = np.round(faces * 0.3 + 10).astype(np.uint8)  # a darker exposure with a lifted black level
+    np.testing.assert_allclose(predict_proba(model, dim), predict_proba(model, faces), atol=0.02)
+    plain = build_robust_cnn(parent, RobustConfig(contrast_normalization=False), demo.train.x)
+    np.testing.assert_allclose(predict_proba(plain, faces), predict_proba(parent, faces), atol=1e-6)
+    mean, std = face_statistics(demo.train.x)
+    assert 0 < std < mean < 1
+
+
+def test_unwrap_finds_the_network_inside_flip_averaging(parent):
+    assert unwrap(flip_averaged(parent)) is parent and unwrap(parent) is parent
+
+
+def test_the_augmented_pipeline_is_reproducible(demo):
+    augment = condition_augmentation(RobustConfig())
+    batches = [next(iter(make_dataset(demo.train.head(128), 64, shuffle_seed=0, augment=augment)))[0].numpy()
+               for _ in range(2)]
+    np.testing.assert_array_equal(*batches)
+    clean = next(iter(make_dataset(demo.train.head(128), 64, shuffle_seed=0)))[0].numpy()
+    assert batches[0].shape == clean.shape and not np.array_equal(batches[0], clean)
+
+
+def test_cli_fine_tunes_a_parent(parent, tmp_path, capsys):
+    parent.save(tmp_path / "parent.keras")
+    run = tmp_path / "run"
+    assert main(["train", "--model", "robust", "--data", "demo", "--parent", str(tmp_path / "parent.keras"),
+                 "--run-dir", str(run), "--epochs", "1", "--train-limit", "64"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["model"] == "robust_cnn" and metrics["config"]["conditioned_share"] == 0.5
+    assert metrics["config"]["parent"] == str(tmp_path / "parent.keras")
+    assert main(["train", "--model", "strong", "--parent", "x.keras", "--run-dir", str(tmp_path / "s")]) == 2
+    assert "--parent applies to --model robust only" in capsys.readouterr().err
+    assert main(["train", "--model", "robust", "--data", "demo", "--parent", "missing.keras", "--run-dir",
+                 str(tmp_path / "r")]) == 2
+    assert "missing.keras: no such model file (--parent)" in capsys.readouterr().err
