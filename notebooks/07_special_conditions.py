@@ -145,8 +145,8 @@ for name in models:
           f"within 3 points: {', '.join(holds) or 'none'}")
 if "robust_cnn" in models:  # issue 5's goal for the robust model
     accuracy = {name: tables[name].set_index(["condition", "severity"])["accuracy"] for name in models}
-    beaten = (accuracy["robust_cnn"] > accuracy["paper_cnn"]).mean()
-    print(f"robust_cnn beats the paper CNN in {beaten:.0%} of the {len(beaten)} cells (clean included)")
+    beaten = accuracy["robust_cnn"] > accuracy["paper_cnn"]
+    print(f"robust_cnn beats the paper CNN in {beaten.sum()} of the {len(beaten)} cells (clean included)")
     if "strong_cnn" in models:
         print(f"robust_cnn clean accuracy vs strong_cnn: "
               f"{(accuracy['robust_cnn'].iloc[0] - accuracy['strong_cnn'].iloc[0]) * 100:+.1f} points")

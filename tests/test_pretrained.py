@@ -98,9 +98,10 @@ def test_ship_refuses_demo_models_into_fer_lib_and_unfinished_runs(tmp_path, cap
     assert "metrics.json: not a finished run" in capsys.readouterr().err
 
 
-def test_the_shipped_strong_model_is_the_committed_runs_best_epoch():
-    card = model_card("strong_cnn")
-    metrics = json.loads((ROOT / "results/strong_cnn_fer2013/metrics.json").read_text())
+@pytest.mark.parametrize("name", available())
+def test_each_shipped_model_is_its_committed_runs_best_epoch(name):
+    card = model_card(name)
+    metrics = json.loads((ROOT / f"results/{name}_fer2013/metrics.json").read_text())
     assert card["recipe"] == metrics["config"] and card["run"]["best_epoch"] == metrics["best"]["epoch"]
     assert card["run"]["training_seconds"] == metrics["training_seconds"]
     assert card["test_time"]["test_accuracy"]["plain"] == pytest.approx(metrics["best"]["test"]["accuracy"])
