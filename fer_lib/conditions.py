@@ -8,6 +8,13 @@
     camera_beside   foreshortening as a camera beside the face sees it (yaw): one side recedes
     dark+angle      low_light after rotation;  glasses+angle: glasses after rotation
 
+HELD_OUT holds three more, never used in training (random_conditions draws from CONDITIONS only), to tell
+robustness to these conditions from a fit to these exact transforms:
+
+    side_light      light from one side: the far half of the face falls into shadow (30% ... 90% darker)
+    dim_camera      another dim camera: linear exposure x0.5 ... x0.08 with photon (Poisson) noise, no gamma
+    visor           one dark band across both eyes (wrap-around sunglasses), 30% ... 90% dark, soft edges
+
 Every transform takes faces (N, 48, 48), uint8 in [0, 255] or float in [0, 1], and returns the same shape, dtype
 and range. Random parts (noise, small shifts, the tilt's direction) come from `seed` and the face's position in
 the batch, so the same call gives the same faces.
@@ -22,6 +29,8 @@ from .faces import FER_EYES
 SEVERITIES = (1, 2, 3, 4, 5)
 LENS_TINT = (0.0, 0.05, 0.3, 0.55, 0.75, 0.9)  # the share of light the lenses take away, by severity
 FRAME_WIDTH = (0, 1, 1, 2, 2, 3)  # pixels
+SHADOW_DEPTH = (0.0, 0.3, 0.45, 0.6, 0.75, 0.9)  # side_light's shadow and the visor's tint, by severity
+FULL_WELL = 1000  # photons a full-scale pixel collects in dim_camera
 _S = IMAGE_SIZE
 
 
@@ -120,31 +129,81 @@ def glasses_and_angle(faces: np.ndarray, severity: int, seed: int = 0) -> np.nda
     return rotation(glasses(faces, severity, seed), severity, seed)
 
 
+def side_light(faces: np.ndarray, severity: int, seed: int = 0) -> np.ndarray:
+    """Light from the left or the right (seeded): a smooth ramp across the face, the far side 30% ... 90% darker."""
+    depth = _level(SHADOW_DEPTH, severity)
+    ramp = 1 / (1 + np.exp(-(np.arange(_S) - _S / 2) / 4.0))  # 0 -> 1 across the face, steepest at its middle
+
+    def shade(x, rng):
+        light = 1 - depth * (ramp if rng.random() < 0.5 else ramp[::-1])
+        return x * light[None, :]
+
+    return _apply(faces, severity, seed, shade)
+
+
+def dim_camera(faces: np.ndarray, severity: int, seed: int = 0) -> np.ndarray:
+    """Linear exposure x0.5 ... x0.08 (no gamma) and photon noise: a full-scale pixel collects 1,000 photons."""
+    exposure = _level((1.0, 0.5, 0.3, 0.2, 0.12, 0.08), severity)
+
+    def expose(x, rng):
+        return rng.poisson(x * exposure * FULL_WELL) / FULL_WELL
+
+    return _apply(faces, severity, seed, expose)
+
+
+def visor(faces: np.ndarray, severity: int, seed: int = 0) -> np.ndarray:
+    """One dark band from temple to temple over FER2013's measured eyes, 30% ... 90% dark, 1-px soft edges."""
+    tint = _level(SHADOW_DEPTH, severity)
+    rows = np.arange(_S)[:, None]
+    eye_row = (FER_EYES.left[1] + FER_EYES.right[1]) / 2
+    left, right = FER_EYES.left[0] - FER_EYES.size, FER_EYES.right[0] + FER_EYES.size
+    columns = np.arange(_S)[None, :]
+    band = (np.clip(FER_EYES.size * 0.6 + 0.5 - np.abs(rows - eye_row), 0, 1)
+            * np.clip(np.minimum(columns - left, right - columns) + 0.5, 0, 1))
+
+    def wear(x, rng):
+        shift = int(rng.integers(-1, 2))  # up to a pixel up or down
+        return x * (1 - tint * np.roll(band, shift, axis=0))
+
+    return _apply(faces, severity, seed, wear)
+
+
 CONDITIONS = {
     "low_light": low_light, "glasses": glasses, "occluder": occluder, "rotation": rotation,
     "camera_above": camera_above, "camera_beside": camera_beside,
     "dark+angle": dark_and_angle, "glasses+angle": glasses_and_angle,
 }
+HELD_OUT = {"side_light": side_light, "dim_camera": dim_camera, "visor": visor}
 
 
 def apply(name: str, faces: np.ndarray, severity: int, seed: int = 0) -> np.ndarray:
-    """CONDITIONS[name] at `severity` (0-5)."""
-    if name not in CONDITIONS:
-        raise ValueError(f"unknown condition {name!r}; choose from {', '.join(CONDITIONS)}")
-    return CONDITIONS[name](faces, severity, seed)
+    """CONDITIONS[name] or HELD_OUT[name] at `severity` (0-5)."""
+    transforms = CONDITIONS | HELD_OUT
+    if name not in transforms:
+        raise ValueError(f"unknown condition {name!r}; choose from {', '.join(transforms)}")
+    return transforms[name](faces, severity, seed)
 
 
-def random_conditions(faces: np.ndarray, share: float, seed) -> np.ndarray:
+def random_conditions(faces: np.ndarray, share: float, seed, weights: dict | None = None) -> np.ndarray:
     """Training augmentation: each face, with probability `share`, under a random condition at a random severity 1-5.
 
-    `seed` is anything np.random.default_rng takes (e.g. [run seed, *batch indices]); the same seed, the same faces.
+    `weights`: the relative chance of each condition (those left out: 1; default: all equal). `seed` is anything
+    np.random.default_rng takes (e.g. [run seed, *batch indices]); the same seed, the same faces.
     """
     if not 0 <= share <= 1:
         raise ValueError(f"random_conditions: share must lie in [0, 1], got {share}")
+    weights = dict(weights or {})
+    unknown = set(weights) - set(CONDITIONS)
+    if unknown:
+        raise ValueError(f"random_conditions: unknown condition(s) {sorted(unknown)} in weights; "
+                         f"choose from {', '.join(CONDITIONS)}")
+    chance = np.array([float(weights.get(name, 1.0)) for name in CONDITIONS])
+    if (chance < 0).any() or not chance.sum() > 0:
+        raise ValueError(f"random_conditions: weights must be non-negative and not all zero, got {weights}")
     rng = np.random.default_rng(seed)
     faces = np.asarray(faces)
     chosen = rng.random(len(faces)) < share
-    names = rng.integers(len(CONDITIONS), size=len(faces))
+    names = rng.choice(len(CONDITIONS), size=len(faces), p=chance / chance.sum())
     severities = rng.integers(SEVERITIES[0], SEVERITIES[-1] + 1, size=len(faces))
     out = faces.copy()
     for name in np.unique(names[chosen]):

@@ -155,7 +155,7 @@ def card_markdown(card: dict) -> str:
     true, predicted = np.unravel_index(off_diagonal.argmax(), confusion.shape)
     weakest = sorted(per_class, key=lambda emotion: per_class[emotion]["recall"])[:2]
     rows = card["dataset"]["rows"]
-    shown_recipe = ", ".join(f"{key} {value}" for key, value in recipe.items() if key != "model")
+    shown_recipe = ", ".join(f"{key} {_shown(value)}" for key, value in recipe.items() if key != "model")
     trained_as = {"paper_cnn": "paper", "strong_cnn": "strong"}.get(recipe["model"], f"robust --parent {recipe.get('parent')}")
     demo = " (the DEMO dataset, not FER2013)" if card["dataset"]["is_demo"] else ""
     chosen = card["test_time"]["chosen"]
@@ -213,6 +213,13 @@ def card_markdown(card: dict) -> str:
         "- Faces must be framed like FER2013: use `fer_lib.faces.crop_faces` (what `python -m fer_lib predict` does).",
     ]
     return "\n".join(lines)
+
+
+def _shown(value) -> str:
+    """A recipe value as the card shows it: a list of names joined by slashes (they may hold commas or '+')."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return " / ".join(value)
+    return str(value)
 
 
 def readme_summary(card: dict) -> str:

@@ -50,7 +50,7 @@ from skimage import data as photos
 
 from fer_lib import EMOTIONS, load_fer2013, notebook, plots
 from fer_lib.export import CALIBRATION_FACES, compare, export
-from fer_lib.faces import FER_FRAMING, FaceDetector, crop_faces, to_gray
+from fer_lib.faces import FER_FRAMING, crop_faces, to_gray
 from fer_lib.predict import EmotionReader, draw, predict
 from fer_lib.report import save_numbers
 

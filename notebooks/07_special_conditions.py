@@ -50,7 +50,7 @@ from IPython.display import display
 from skimage import data as photos
 
 from fer_lib import load_fer2013, notebook, plots
-from fer_lib.conditions import CONDITIONS, SEVERITIES
+from fer_lib.conditions import CONDITIONS, HELD_OUT, SEVERITIES
 from fer_lib.faces import FER_EYES, FaceDetector, crop_faces, to_gray
 from fer_lib.pretrained import available, load_pretrained
 from fer_lib.report import save_numbers
@@ -150,4 +150,30 @@ if "robust_cnn" in models:  # issue 5's goal for the robust model
     if "strong_cnn" in models:
         print(f"robust_cnn clean accuracy vs strong_cnn: "
               f"{(accuracy['robust_cnn'].iloc[0] - accuracy['strong_cnn'].iloc[0]) * 100:+.1f} points")
-save_numbers(RUN_DIR, "07_special_conditions", {"models": numbers, "paper_model": MODEL, "seed": SEED, "faces": len(test)});
+
+# %% [markdown]
+# ## Conditions no model trained on
+#
+# The robust model trains on the transforms above (other random draws, Training faces only), so part of what it
+# gains there could be a fit to these exact transforms rather than to the conditions. Three more transforms are
+# never used in training (`fer_lib.conditions.HELD_OUT`): light from one side (`side_light`), another dim camera
+# (`dim_camera`: linear exposure and photon noise instead of gamma and Gaussian noise) and a dark visor across
+# both eyes instead of glasses (`visor`). A model robust to the conditions should hold up on these as well.
+
+# %%
+figure = plots.conditions_grid(examples, list(HELD_OUT), seed=SEED)
+plots.save_figure(figure, RUN_DIR, "held_out_conditions_grid")
+
+# %%
+held_out = {name: to_dict(benchmark(model, test, conditions=tuple(HELD_OUT), seed=SEED))
+            for name, model in models.items()}
+held_out_drops = pd.DataFrame({name: n["summary"][f"drop_at_severity_{MIDDLE_SEVERITY}"]
+                               for name, n in held_out.items()}) * 100
+print("mean accuracy over the held-out conditions and severities, %:",
+      {name: round(100 * n["summary"]["mean_accuracy"], 1) for name, n in held_out.items()})
+print("points lost at severity 3:")
+held_out_drops.round(1)
+
+# %%
+save_numbers(RUN_DIR, "07_special_conditions", {"models": numbers, "held_out": held_out, "paper_model": MODEL,
+                                                "seed": SEED, "faces": len(test)});

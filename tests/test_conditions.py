@@ -3,11 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from fer_lib.conditions import CONDITIONS, SEVERITIES, apply, glasses, low_light
+from fer_lib.conditions import CONDITIONS, HELD_OUT, SEVERITIES, apply, dim_camera, glasses, low_light, random_conditions, visor
 from fer_lib.faces import FER_EYES, Eyes
 from fer_lib.loading import PROJECT_ROOT
 
-NAMES = list(CONDITIONS)
+NAMES = list(CONDITIONS) + list(HELD_OUT)
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +34,26 @@ def test_severity_zero_is_the_identity_and_change_grows_with_severity(name, face
     assert all(a < b for a, b in zip(change, change[1:])), f"{name}: {np.round(change, 2)}"
 
 
-def test_low_light_darkens_monotonically(faces):
-    brightness = [low_light(faces, s).mean() for s in (0, *SEVERITIES)]
+@pytest.mark.parametrize("darken", [low_light, dim_camera])
+def test_low_light_darkens_monotonically(darken, faces):
+    brightness = [darken(faces, s).mean() for s in (0, *SEVERITIES)]
     assert all(a > b for a, b in zip(brightness, brightness[1:]))
     assert brightness[3] < 0.35 * brightness[0]
 
 
-def test_glasses_sit_on_the_measured_eyes(faces):
-    dark = glasses(faces, 5).astype(float) - faces
+@pytest.mark.parametrize("eyewear", [glasses, visor])
+def test_eyewear_sits_on_the_measured_eyes(eyewear, faces):
+    dark = eyewear(faces, 5).astype(float) - faces
     eye_x, eye_y = (int(round(v)) for v in FER_EYES.left)
     eyes = dark[:, eye_y - 2 : eye_y + 3, eye_x - 2 : eye_x + 3].mean()
     mouth = dark[:, 36:42, 18:30].mean()
     assert eyes < -40 and mouth == 0
+
+
+def test_held_out_conditions_are_never_trained_on(faces):
+    assert not set(HELD_OUT) & set(CONDITIONS)
+    with pytest.raises(ValueError, match="unknown condition"):
+        random_conditions(faces, 1.0, 0, {"side_light": 1})
 
 
 def test_a_seed_changes_the_random_parts(faces):

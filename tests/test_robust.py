@@ -8,7 +8,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("cv2")
 
 from fer_lib.cli import main  # noqa: E402
-from fer_lib.conditions import random_conditions  # noqa: E402
+from fer_lib.conditions import CONDITIONS, random_conditions  # noqa: E402
 from fer_lib.evaluation import predict_proba  # noqa: E402
 from fer_lib.pretrained import flip_averaged, unwrap  # noqa: E402
 from fer_lib.robust import RobustConfig, build_robust_cnn, condition_augmentation, face_statistics  # noqa: E402
@@ -29,6 +29,8 @@ def parent():
     ({"learning_rate": 0}, "learning_rate must be positive"),
     ({"conditioned_share": 1.5}, "conditioned_share must lie in [0, 1]"),
     ({"label_smoothing": 1.0}, "label_smoothing must lie in [0, 1)"),
+    ({"focus_weight": 0}, "focus_weight must be positive"),
+    ({"focus": ("low_light", "fog")}, "unknown condition(s) ['fog']"),
 ])
 def test_config_rejects_bad_settings(change, message):
     with pytest.raises(ValueError) as error:
@@ -48,6 +50,17 @@ def test_random_conditions_are_seeded_and_change_the_share_asked(demo):
     assert (random_conditions(faces, 1.0, 0) != faces).any(axis=(1, 2)).mean() > 0.9
     with pytest.raises(ValueError, match="share must lie in"):
         random_conditions(faces, 2, 0)
+
+
+def test_random_conditions_follow_the_weights(demo):
+    faces = demo.train.x[:200]
+    only_dark = dict.fromkeys(CONDITIONS, 0.0) | {"low_light": 1.0}
+    out = random_conditions(faces, 1.0, 0, only_dark)
+    assert (out.reshape(200, -1).mean(axis=1) < faces.reshape(200, -1).mean(axis=1)).all()
+    with pytest.raises(ValueError, match=r"unknown condition\(s\) \['fog'\]"):
+        random_conditions(faces, 0.5, 0, {"fog": 2})
+    with pytest.raises(ValueError, match="not all zero"):
+        random_conditions(faces, 0.5, 0, dict.fromkeys(CONDITIONS, 0.0))
 
 
 def test_contrast_normalization_undoes_exposure(parent, demo):
@@ -80,7 +93,7 @@ def test_cli_fine_tunes_a_parent(parent, tmp_path, capsys):
     assert main(["train", "--model", "robust", "--data", "demo", "--parent", str(tmp_path / "parent.keras"),
                  "--run-dir", str(run), "--epochs", "1", "--train-limit", "64"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["config"]["model"] == "robust_cnn" and metrics["config"]["conditioned_share"] == 0.5
+    assert metrics["config"]["model"] == "robust_cnn" and metrics["config"]["conditioned_share"] == RobustConfig.conditioned_share
     assert metrics["config"]["parent"] == str(tmp_path / "parent.keras")
     assert main(["train", "--model", "strong", "--parent", "x.keras", "--run-dir", str(tmp_path / "s")]) == 2
     assert "--parent applies to --model robust only" in capsys.readouterr().err

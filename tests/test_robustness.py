@@ -39,10 +39,11 @@ def test_cli_robustness_on_the_demo(model, tmp_path, capsys):
     saved = tmp_path / "model.keras"
     model.save(saved)
     out = tmp_path / "robustness.json"
-    assert main(["robustness", "--model", str(saved), "--rows", "32", "--conditions", "low_light", "rotation",
+    assert main(["robustness", "--model", str(saved), "--rows", "32", "--conditions", "low_light", "visor",
                  "--output", str(out)]) == 0
     numbers = json.loads(out.read_text())
     assert numbers["is_demo"] is True and numbers["faces"] == 32 and len(numbers["rows"]) == 11
+    assert list(numbers["summary"]["per_condition_mean"]) == ["low_light", "visor"]  # a held-out one too
     assert "mean over all conditions and severities" in capsys.readouterr().out
     assert main(["robustness", "--model", str(saved), "--conditions", "fog"]) == 2
     assert "unknown condition(s) fog" in capsys.readouterr().err
