@@ -51,7 +51,8 @@ def flip_averaged(model):
     """`model` averaged with itself on the mirrored face (horizontal-flip test-time augmentation).
 
     The mirror is a fixed permutation matrix applied along the image's width, so the result is built from
-    stock Keras layers only and its .keras file loads without fer_lib.
+    stock Keras layers only and its .keras file loads without fer_lib. `model` is called in inference mode, so a
+    direct call (`averaged(faces)`, training unset) does not run its augmentation layers.
     """
     import keras
     from keras import layers
@@ -61,8 +62,17 @@ def flip_averaged(model):
     mirror = layers.Dense(IMAGE_SIZE, use_bias=False, trainable=False, name="mirror")
     mirrored = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="mirrored")(mirror(rows))
     mirror.set_weights([np.eye(IMAGE_SIZE, dtype=np.float32)[::-1]])
-    probabilities = layers.Average(name="emotion")([model(face), model(mirrored)])
+    probabilities = layers.Average(name="emotion")([model(face, training=False), model(mirrored, training=False)])
     return keras.Model(face, probabilities, name=f"{model.name}_flip_averaged")
+
+
+def inference_only(model):
+    """`model` called in inference mode: a direct call (`model(faces)`, training unset) then skips its augmentation
+    layers, which Keras runs by default otherwise. Stock layers only, like flip_averaged."""
+    import keras
+
+    face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
+    return keras.Model(face, model(face, training=False), name=model.name)
 
 
 def unwrap(model):
@@ -111,7 +121,7 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
     metrics, history = json.loads(metrics_path.read_text()), read_history(run_dir)
     splits = dataset.split()
     best = keras.models.load_model(run_dir / BEST_FILE, compile=False)
-    candidates = {"plain": best, "flip_averaged": flip_averaged(best)}
+    candidates = {"plain": inference_only(best), "flip_averaged": flip_averaged(best)}
     validation = {key: evaluate(model, splits.validation).accuracy for key, model in candidates.items()}
     test = {key: evaluate(model, splits.test) for key, model in candidates.items()}
     chosen = max(validation, key=lambda key: (validation[key], key == "plain"))  # a tie keeps the cheaper one

@@ -11,7 +11,8 @@ from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.evaluation import evaluate, predict_proba  # noqa: E402
 from fer_lib.pretrained import (  # noqa: E402
-    DEFAULT, MODELS_DIR, available, card_markdown, flip_averaged, load_pretrained, model_card, pretrained_path,
+    DEFAULT, MODELS_DIR, available, card_markdown, flip_averaged, inference_only, load_pretrained, model_card,
+    pretrained_path,
 )
 from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
@@ -27,6 +28,13 @@ def test_shipped_models_match_their_cards(name):
     assert card["bytes"] == pretrained_path(name).stat().st_size < 20e6
     assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
     assert (MODELS_DIR / f"{name}.md").read_text() == card_markdown(card) + "\n", f"{name}.md is stale"
+
+
+@pytest.mark.parametrize("name", available())
+def test_calling_a_shipped_model_directly_runs_no_augmentation(name, demo):
+    model = load_pretrained(name)
+    faces = demo.test.x[:16, ..., None].astype(np.float32) / 255.0
+    np.testing.assert_allclose(np.asarray(model(faces)), model.predict(faces, verbose=0), atol=1e-5)
 
 
 def test_the_default_model_is_shipped():
@@ -68,6 +76,17 @@ def test_flip_averaging_averages_the_mirrored_face_and_loads_without_fer_lib(tin
     averaged.save(tmp_path / "m.keras")
     reloaded = keras.models.load_model(tmp_path / "m.keras", compile=False)  # stock layers only: no custom objects
     np.testing.assert_allclose(predict_proba(reloaded, faces), expected, atol=1e-6)
+
+
+def test_inference_only_skips_the_augmentation_a_direct_call_runs(tiny, demo):
+    faces = demo.test.x[:16, ..., None].astype(np.float32) / 255.0
+    expected = tiny.predict(faces, verbose=0)
+    for model in (inference_only(tiny), flip_averaged(tiny)):
+        np.testing.assert_allclose(np.asarray(model(faces)), model.predict(faces, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(inference_only(tiny)(faces)), expected, atol=1e-6)
+    # What it prevents: Keras augments on a direct call unless told training=False (and tiny's BatchNorm
+    # statistics move: this comes last)
+    assert np.abs(np.asarray(tiny(faces)) - expected).max() > 1e-3
 
 
 def test_ship_writes_the_model_and_its_card(tmp_path, capsys):
