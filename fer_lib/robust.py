@@ -21,8 +21,8 @@ from .pretrained import unwrap
 class RobustConfig:
     """The fine-tuning recipe. `parent`: the .keras model fine-tuned (a flip-averaged one is unwrapped first);
     `conditioned_share`: the share of training faces put under a random condition and severity each epoch;
-    `focus`: conditions drawn `focus_weight` times as often as the others (the first version, 4 epochs with
-    every condition alike, still lost 8-12 points on these at severity 3).
+    `focus`: conditions drawn `focus_weight` times as often as the others (those that a draw with every
+    condition alike left furthest from the goal of at most 3 points lost at severity 3).
     SGD with Nesterov momentum, cosine decay from `learning_rate` to zero, decoupled weight decay."""
 
     parent: str = ""
