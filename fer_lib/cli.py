@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", help=MODEL_HELP)
     evaluate.add_argument("--split", choices=SPLIT_NAMES, default="test",
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
+    evaluate.add_argument("--blur", type=_non_negative, default=0.0, metavar="SIGMA", help="test time: blur each face "
+                          "with a Gaussian of SIGMA pixels first (default: %(default)s, none)")
+    evaluate.add_argument("--flip", action="store_true", help="test time: average with the prediction on the mirrored face")
     evaluate.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     evaluate.set_defaults(command=_evaluate)
 
@@ -283,19 +286,23 @@ def _report(args) -> int:
 
 def _evaluate(args) -> int:
     from .evaluation import evaluate
+    from .pretrained import inference_label, inference_model
 
     model = _model(args.model)
+    if args.blur or args.flip:
+        model = inference_model(model, args.flip, args.blur)
     dataset = _load(args)
     subset = dataset.subset(SPLIT_NAMES[args.split])
     if len(subset) == 0:
         raise DataError(f"{dataset.source}: no {SPLIT_NAMES[args.split]} rows to evaluate on")
     result = evaluate(model, subset)
-    print(f"{SPLIT_NAMES[args.split]} ({len(subset)} faces{', DEMO dataset' if dataset.is_demo else ''}): "
-          f"accuracy {result.accuracy:.4f}")
+    print(f"{SPLIT_NAMES[args.split]} ({len(subset)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: "
+          f"{inference_label(args.flip, args.blur)}): accuracy {result.accuracy:.4f}")
     print(result.per_class.round(4).to_string())
     if args.output:
         Path(args.output).write_text(json.dumps({"model": _model_name(args.model), "source": dataset.source,
-                                                 "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split]}
+                                                 "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split],
+                                                 "test_time": inference_label(args.flip, args.blur)}
                                                 | result.to_dict(), indent=2) + "\n")
     return 0
 

@@ -90,10 +90,10 @@ for name, result in evaluations.items():
 # %% [markdown]
 # ## Size, training time and CPU latency
 #
-# The parameters are the network's (the shipped model's flip averaging adds only a fixed mirror). The training
-# times are what each run recorded (the sum of its epochs' wall times, `history.csv`), on whatever else shared the
-# machine then; the latencies are measured here, now, for both models on this machine: the median time to classify
-# one face (the shipped model reads it twice, mirrored too), and one face's share of a batch of 64.
+# The parameters are the network's (the shipped model's test-time options, a fixed blur and mirror, learn nothing).
+# The training times are what each run recorded (the sum of its epochs' wall times, `history.csv`), on whatever else
+# shared the machine then; the latencies are measured here, now, for both models on this machine: the median time to
+# classify one face (the shipped model reads it twice, mirrored too), and one face's share of a batch of 64.
 
 # %%
 paper_run = json.loads((RUN_DIR / METRICS_FILE).read_text())

@@ -30,6 +30,10 @@ def test_train_then_evaluate(tmp_path, capsys):
     evaluated = json.loads(out_file.read_text())
     assert evaluated["usage"] == "PublicTest"
     assert evaluated["accuracy"] == pytest.approx(metrics["final"]["test"]["accuracy"])
+    assert main(["evaluate", "--model", str(run / "model.keras"), "--split", "validation", "--blur", "0.6", "--flip",
+                 "--output", str(out_file)]) == 0
+    assert json.loads(out_file.read_text())["test_time"] == "blur 0.6 + flip"
+    assert "test time: blur 0.6 + flip" in capsys.readouterr().out
 
     assert main(["train", "--run-dir", str(run), "--epochs", "1"]) == 2
     assert "already holds a finished run" in capsys.readouterr().err

@@ -11,8 +11,8 @@ from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.evaluation import evaluate, predict_proba  # noqa: E402
 from fer_lib.pretrained import (  # noqa: E402
-    DEFAULT, MODELS_DIR, available, card_markdown, flip_averaged, inference_only, load_pretrained, model_card,
-    pretrained_path,
+    DEFAULT, MODELS_DIR, SMOOTHING_SIGMAS, available, card_markdown, inference_label, inference_model, load_pretrained,
+    model_card, pretrained_path, smoothing_matrix,
 )
 from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
@@ -70,7 +70,7 @@ def tiny(demo):
 
 def test_flip_averaging_averages_the_mirrored_face_and_loads_without_fer_lib(tiny, demo, tmp_path):
     faces = demo.test.x[:5]
-    averaged = flip_averaged(tiny)
+    averaged = inference_model(tiny, flip=True)
     expected = (predict_proba(tiny, faces) + predict_proba(tiny, faces[:, :, ::-1].copy())) / 2
     np.testing.assert_allclose(predict_proba(averaged, faces), expected, atol=1e-6)
     averaged.save(tmp_path / "m.keras")
@@ -78,12 +78,43 @@ def test_flip_averaging_averages_the_mirrored_face_and_loads_without_fer_lib(tin
     np.testing.assert_allclose(predict_proba(reloaded, faces), expected, atol=1e-6)
 
 
-def test_inference_only_skips_the_augmentation_a_direct_call_runs(tiny, demo):
+@pytest.mark.parametrize("sigma", [0.0, *SMOOTHING_SIGMAS])
+def test_smoothing_matrix_is_opencvs_gaussian_blur_with_mirrored_edges(sigma):
+    cv2 = pytest.importorskip("cv2")
+    image = np.random.default_rng(0).random((48, 48)).astype(np.float32)
+    blur = smoothing_matrix(sigma)
+    expected = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101) if sigma else image
+    np.testing.assert_allclose(blur.T @ image @ blur, expected, atol=5e-4)  # OpenCV's kernel reaches a little further
+    np.testing.assert_allclose(blur.sum(axis=0), 1.0, atol=1e-6)  # brightness kept, edges included
+
+
+def test_smoothing_refuses_a_negative_sigma():
+    with pytest.raises(ValueError, match="sigma must be >= 0 pixels, got -1"):
+        smoothing_matrix(-1)
+
+
+def test_blur_and_flip_blur_each_face_first_and_load_without_fer_lib(tiny, demo, tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    faces = demo.test.x[:5].astype(np.float32) / 255.0
+    blurred = np.stack([cv2.GaussianBlur(face, (0, 0), 0.6, borderType=cv2.BORDER_REFLECT_101) for face in faces])
+    expected = (tiny.predict(blurred[..., None], verbose=0) + tiny.predict(blurred[:, :, ::-1, None], verbose=0)) / 2
+    model = inference_model(tiny, flip=True, sigma=0.6)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras", compile=False)  # stock layers only: no custom objects
+    np.testing.assert_allclose(reloaded.predict(faces[..., None], verbose=0), expected, atol=1e-5)
+
+
+def test_inference_labels_name_each_option():
+    assert [inference_label(flip, sigma) for flip in (False, True) for sigma in (0, 0.6)] == [
+        "plain", "blur 0.6", "flip", "blur 0.6 + flip"]
+
+
+def test_inference_model_skips_the_augmentation_a_direct_call_runs(tiny, demo):
     faces = demo.test.x[:16, ..., None].astype(np.float32) / 255.0
     expected = tiny.predict(faces, verbose=0)
-    for model in (inference_only(tiny), flip_averaged(tiny)):
+    for model in (inference_model(tiny), inference_model(tiny, flip=True), inference_model(tiny, sigma=0.6)):
         np.testing.assert_allclose(np.asarray(model(faces)), model.predict(faces, verbose=0), atol=1e-6)
-    np.testing.assert_allclose(np.asarray(inference_only(tiny)(faces)), expected, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(inference_model(tiny)(faces)), expected, atol=1e-6)
     # What it prevents: Keras augments on a direct call unless told training=False (and tiny's BatchNorm
     # statistics move: this comes last)
     assert np.abs(np.asarray(tiny(faces)) - expected).max() > 1e-3
@@ -102,6 +133,8 @@ def test_ship_writes_the_model_and_its_card(tmp_path, capsys):
     assert card["validation_accuracy"] == card["test_time"]["validation_accuracy"][chosen]
     assert card["validation_accuracy"] >= max(card["test_time"]["validation_accuracy"].values())  # chosen on PrivateTest
     assert card["test"]["accuracy"] == card["test_time"]["test_accuracy"][chosen]
+    assert chosen == inference_label(card["test_time"]["flip"], card["test_time"]["blur_sigma"])
+    assert len(card["test_time"]["test_accuracy"]) == 2 * (1 + len(SMOOTHING_SIGMAS))
     assert card["parameters"] == build_strong_cnn().count_params()
     assert "the DEMO dataset, not FER2013" in (models / "mine.md").read_text()
     assert set(card["cpu_latency"]["ratio_to_paper_cnn"]) == {"one_face_ms", "batch_64_ms_per_face"}

@@ -10,7 +10,7 @@ pytest.importorskip("cv2")
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.conditions import CONDITIONS, random_conditions  # noqa: E402
 from fer_lib.evaluation import predict_proba  # noqa: E402
-from fer_lib.pretrained import flip_averaged, unwrap  # noqa: E402
+from fer_lib.pretrained import inference_model, unwrap  # noqa: E402
 from fer_lib.robust import RobustConfig, build_robust_cnn, condition_augmentation, face_statistics  # noqa: E402
 from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import make_dataset, set_seed  # noqa: E402
@@ -74,8 +74,8 @@ def test_contrast_normalization_undoes_exposure(parent, demo):
     assert 0 < std < mean < 1
 
 
-def test_unwrap_finds_the_network_inside_flip_averaging(parent):
-    assert unwrap(flip_averaged(parent)) is parent and unwrap(parent) is parent
+def test_unwrap_finds_the_network_inside_the_test_time_options(parent):
+    assert unwrap(inference_model(parent, flip=True, sigma=0.6)) is parent and unwrap(parent) is parent
 
 
 def test_the_augmented_pipeline_is_reproducible(demo):
