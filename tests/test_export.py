@@ -10,6 +10,7 @@ pytest.importorskip("ai_edge_litert")
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.export import FLOAT_FILE, INT8_FILE, TFLiteModel, export, saved_model_forward  # noqa: E402
 from fer_lib.model import build_paper_cnn  # noqa: E402
+from fer_lib.pretrained import inference_model  # noqa: E402
 from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
 
@@ -53,11 +54,14 @@ def test_cli_export_checks_each_file_on_publictest(trained, tmp_path, capsys):
     assert code == 1 and "error: an export loses 1.63 points (more than 0.5)" in capsys.readouterr().err
 
 
-def test_a_model_with_augmentation_layers_exports_in_inference_mode(demo, tmp_path):
+@pytest.mark.parametrize("shipped", [False, True], ids=["network", "behind blur and flip, as shipped"])
+def test_a_model_with_augmentation_layers_exports_in_inference_mode(shipped, demo, tmp_path):
     """The stronger models carry their training augmentation; the exports must leave it out (and TFLite has no
-    kernels for its random ops)."""
+    kernels for its random ops). Shipped, they sit behind the test-time blur and flip averaging."""
     set_seed(0)
     model = build_strong_cnn(StrongConfig(epochs=2, warmup_epochs=1, widths=(8,), convs_per_stage=(1,), dense_units=8), 64)
+    if shipped:
+        model = inference_model(model, flip=True, sigma=0.6)
     paths = export(model, tmp_path, demo.train.x[:50])
     faces = demo.test.x[:32, ..., None].astype(np.float32) / 255.0
     expected = model.predict(faces, verbose=0)
