@@ -155,12 +155,13 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
     metrics, history = json.loads(metrics_path.read_text()), read_history(run_dir)
     splits = dataset.split()
     best = keras.models.load_model(run_dir / BEST_FILE, compile=False)
-    options = [(flip, sigma) for flip in (False, True) for sigma in (0.0, *SMOOTHING_SIGMAS)]  # cheapest first
-    candidates = {inference_label(flip, sigma): inference_model(best, flip, sigma) for flip, sigma in options}
+    options = {inference_label(flip, sigma): (flip, sigma)  # cheapest first
+               for flip in (False, True) for sigma in (0.0, *SMOOTHING_SIGMAS)}
+    candidates = {key: inference_model(best, *option) for key, option in options.items()}
     validation = {key: evaluate(model, splits.validation).accuracy for key, model in candidates.items()}
     test = {key: evaluate(model, splits.test) for key, model in candidates.items()}
     chosen = max(validation, key=validation.get)  # the first of a tie: the cheaper option
-    flip, sigma = options[list(candidates).index(chosen)]
+    flip, sigma = options[chosen]
     models_dir.mkdir(parents=True, exist_ok=True)
     path = models_dir / f"{name}.keras"
     partial = path.with_suffix(".partial.keras")
