@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=SPLIT_NAMES, default="test",
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
     evaluate.add_argument("--blur", type=_non_negative, default=0.0, metavar="SIGMA", help="test time: blur each face "
-                          "with a Gaussian of SIGMA pixels first (default: %(default)s, none)")
+                          "with a Gaussian of SIGMA pixels first (default: %(default)s, none; the shipped models already blur, see their cards)")
     evaluate.add_argument("--flip", action="store_true", help="test time: average with the prediction on the mirrored face")
     evaluate.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     evaluate.set_defaults(command=_evaluate)
