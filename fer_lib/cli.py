@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive, default=64, help="default: %(default)s (the paper)")
     train.add_argument("--learning-rate", type=float, help="peak learning rate; default: 1e-3 (the paper, Adam), "
                        "0.05 (strong, SGD), 0.01 (robust, SGD)")
+    train.add_argument("--dropout", type=_fraction, help="strong only: the dropout rate before and after the dense "
+                       "layer (default: 0.5)")
+    train.add_argument("--erasing", type=_fraction, help="strong only: the chance that a training face gets a random "
+                       "rectangle erased (default: 0.5)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -150,6 +154,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1), got {text}")
+    return value
+
+
 def _model(path: str | None):
     """The .keras model at `path` (uncompiled), or the shipped one when None."""
     import keras
@@ -195,8 +206,11 @@ def _train(args) -> int:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
     if args.parent and args.model != "robust":
         raise ValueError("--parent applies to --model robust only")
-    if args.mixed_precision and args.model != "strong":
-        raise ValueError("--mixed-precision applies to --model strong only")
+    strong_only = {"--mixed-precision": args.mixed_precision, "--dropout": args.dropout is not None,
+                   "--erasing": args.erasing is not None}
+    for flag, given in strong_only.items():
+        if given and args.model != "strong":
+            raise ValueError(f"{flag} applies to --model strong only")
     asked = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate)) if value}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
@@ -227,7 +241,8 @@ def _build(args, splits: Splits, asked: dict):
         config = TrainConfig(batch_size=args.batch_size, seed=args.seed, **asked)
         model = build_paper_cnn(config.learning_rate)
     elif args.model == "strong":
-        config = StrongConfig(batch_size=args.batch_size, seed=args.seed, **asked)
+        regularization = {key: getattr(args, key) for key in ("dropout", "erasing") if getattr(args, key) is not None}
+        config = StrongConfig(batch_size=args.batch_size, seed=args.seed, **asked, **regularization)
         model = build_strong_cnn(config, len(splits.train))
     else:
         import keras

@@ -69,9 +69,14 @@ def test_training_is_deterministic_and_resumable(demo, tmp_path):
 
 def test_cli_trains_the_strong_model(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", "--model", "strong", "--run-dir", str(run), "--epochs", "3", "--train-limit", "128"]) == 0
+    assert main(["train", "--model", "strong", "--run-dir", str(run), "--epochs", "3", "--train-limit", "128",
+                 "--dropout", "0.25", "--erasing", "0"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["config"]["model"] == "strong_cnn" and metrics["config"]["epochs"] == 3
+    assert metrics["config"]["dropout"] == 0.25 and metrics["config"]["erasing"] == 0
+    model = keras.models.load_model(run / "best.keras", compile=False)
+    assert model.get_layer("dropout1").rate == model.get_layer("dropout2").rate == 0.25
+    assert "erase" not in [layer.name for layer in model.layers]
     assert metrics["config"]["learning_rate"] == 0.05 and metrics["config"]["convs_per_stage"] == [1, 1, 2, 2]
     assert metrics["epochs_run"] == 3 and metrics["final"]["test"]["n"] == metrics["dataset"]["rows"]["test"]
     assert "PublicTest accuracy" in capsys.readouterr().out
@@ -97,3 +102,13 @@ def test_cli_mixed_precision_keeps_float32_weights_and_output(tmp_path, capsys):
     assert model(np.zeros((2, 48, 48, 1), "float32")).dtype == "float32"
     assert main(["train", "--mixed-precision", "--run-dir", str(tmp_path / "p")]) == 2
     assert "--mixed-precision applies to --model strong only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--dropout", "--erasing"])
+def test_cli_regularization_flags_are_checked(flag, tmp_path, capsys):
+    assert main(["train", flag, "0.2", "--run-dir", str(tmp_path / "p")]) == 2
+    assert f"{flag} applies to --model strong only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--model", "strong", flag, "1"])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: must lie in [0, 1), got 1" in capsys.readouterr().err
