@@ -4,8 +4,8 @@ rate on a 640x480 frame with one face, and a 10-minute video read at 1 frame per
     python benchmarks/bench_video.py [--model PATH] [--rounds 3] [--video-minutes 10]
 
 The baseline of each comparison is measured in the same run: Keras' model.predict for classification, the
-Keras model for per-face latency. The model is --model, else the paper's CNN with fixed random weights (speed
-does not depend on the weights). Writes results/video.json.
+Keras model for per-face latency. The model is --model, else the shipped one that `predict` uses by default
+(fer_lib.load_pretrained()). Writes results/video.json.
 """
 from __future__ import annotations
 
@@ -57,17 +57,15 @@ def rss_mb() -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", help="a .keras model (default: the paper's CNN, random weights, seed 0)")
+    parser.add_argument("--model", help="a .keras model (default: the shipped model, fer_lib.load_pretrained())")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--video-minutes", type=float, default=10.0)
     args = parser.parse_args()
     import keras
 
-    from fer_lib.model import build_paper_cnn
-    from fer_lib.training import set_seed
+    from fer_lib.pretrained import DEFAULT, load_pretrained
 
-    set_seed(0)
-    model = keras.models.load_model(args.model, compile=False) if args.model else build_paper_cnn()
+    model = keras.models.load_model(args.model, compile=False) if args.model else load_pretrained()
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, (1024, 48, 48), dtype=np.uint8)
     floats = (faces.astype(np.float32) / 255)[..., None]
@@ -125,7 +123,7 @@ def main() -> int:
         "video_seconds": seconds_of_video, "video_processing_seconds": round(elapsed, 1),
         "video_faces_found": faces_found, "video_rss_mb_every_tenth": memory,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3),
-        "model": args.model or "paper CNN, random weights (seed 0)",
+        "model": args.model or f"{DEFAULT} (shipped)",
     })
     return 0
 
