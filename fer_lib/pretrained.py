@@ -15,6 +15,8 @@ import numpy as np
 from .dataset import EMOTIONS, IMAGE_SIZE, FERDataset
 from .training import BEST_FILE, METRICS_FILE, read_history
 
+TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "seed")  # recipe settings `train` takes
+
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT = "strong_cnn"
 LATENCY_REPEATS = 50
@@ -203,7 +205,8 @@ def card_markdown(card: dict) -> str:
     weakest = sorted(per_class, key=lambda emotion: per_class[emotion]["recall"])[:2]
     rows = card["dataset"]["rows"]
     shown_recipe = ", ".join(f"{key} {_shown(value)}" for key, value in recipe.items() if key != "model")
-    trained_as = {"paper_cnn": "paper", "strong_cnn": "strong"}.get(recipe["model"], f"robust --parent {recipe.get('parent')}")
+    command, in_code = retrain_command(recipe, run["folder"])
+    set_in_code = f" (set in code: {', '.join(f'{key} {_shown(value)}' for key, value in in_code.items())})" * bool(in_code)
     demo = " (the DEMO dataset, not FER2013)" if card["dataset"]["is_demo"] else ""
     chosen = card["test_time"]["chosen"]
     lines = [
@@ -223,7 +226,7 @@ def card_markdown(card: dict) -> str:
         f"Trained {run['epochs_run']} epochs in {run['training_seconds'] / 3600:.2f} h (wall time, median epoch "
         f"{run['median_epoch_seconds']:.0f} s); shipped: epoch {run['best_epoch']}, the best by PrivateTest, "
         f"{_test_time_words(card['test_time'])}.",
-        f"Retrain: `python -m fer_lib train --model {trained_as} --data fer2013.csv.gz --run-dir {run['folder']}`, then "
+        f"Retrain: `{command}`{set_in_code}, then "
         f"`python -m fer_lib ship --run-dir {run['folder']} --data fer2013.csv.gz --name {card['name']}`.",
         "",
         "## Accuracy",
@@ -264,6 +267,25 @@ def card_markdown(card: dict) -> str:
         "- Faces must be framed like FER2013: use `fer_lib.faces.crop_faces` (what `python -m fer_lib predict` does).",
     ]
     return "\n".join(lines)
+
+
+def retrain_command(recipe: dict, run_folder: str) -> tuple[str, dict]:
+    """The `train` command that repeats `recipe` (a metrics.json config) — a flag for each setting that differs from
+    its model's defaults — and the differing settings the command line cannot set."""
+    from .robust import RobustConfig
+    from .strong import StrongConfig
+    from .training import TrainConfig
+
+    model = {"paper_cnn": "paper", "strong_cnn": "strong", "robust_cnn": "robust"}[recipe["model"]]
+    config = {"paper": TrainConfig, "strong": StrongConfig, "robust": RobustConfig}[model]
+    defaults = json.loads(json.dumps(vars(config())))  # tuples become lists, as in metrics.json
+    differing = {key: value for key, value in recipe.items() if key in defaults and key != "parent"
+                 and value != defaults[key]}
+    words = [f"python -m fer_lib train --model {model}", f"--data fer2013.csv.gz --run-dir {run_folder}"]
+    if model == "robust":
+        words.insert(1, f"--parent {recipe['parent']}")
+    words += [f"--{key.replace('_', '-')} {differing.pop(key)}" for key in TRAIN_FLAGS if key in differing]
+    return " ".join(words), differing
 
 
 def _test_time_words(test_time: dict) -> str:

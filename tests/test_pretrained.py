@@ -12,7 +12,7 @@ from fer_lib.cli import main  # noqa: E402
 from fer_lib.evaluation import evaluate, predict_proba  # noqa: E402
 from fer_lib.pretrained import (  # noqa: E402
     DEFAULT, MODELS_DIR, SMOOTHING_SIGMAS, available, card_markdown, inference_label, inference_model, load_pretrained,
-    model_card, pretrained_path, smoothing_matrix,
+    model_card, pretrained_path, retrain_command, smoothing_matrix,
 )
 from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
@@ -158,3 +158,17 @@ def test_each_shipped_model_is_its_committed_runs_best_epoch(name):
     assert card["run"]["training_seconds"] == metrics["training_seconds"]
     assert card["test_time"]["test_accuracy"]["plain"] == pytest.approx(metrics["best"]["test"]["accuracy"])
     assert card["test_time"]["validation_accuracy"]["plain"] == pytest.approx(metrics["best"]["validation_accuracy"])
+
+
+def test_retrain_command_repeats_the_recipe():
+    """Flags only where the recipe differs from its model's defaults; what the command line cannot set is named."""
+    recipe = json.loads(json.dumps(dict(vars(StrongConfig()), model="strong_cnn")))
+    assert retrain_command(recipe, "runs/s") == (
+        "python -m fer_lib train --model strong --data fer2013.csv.gz --run-dir runs/s", {})
+    recipe.update(dropout=0.25, erasing=0.0, epochs=30, widths=[16, 32])
+    assert retrain_command(recipe, "runs/s") == (
+        "python -m fer_lib train --model strong --data fer2013.csv.gz --run-dir runs/s --epochs 30 --dropout 0.25 "
+        "--erasing 0.0", {"widths": [16, 32]})
+    robust = {"model": "robust_cnn", "parent": "p.keras", "epochs": 8, "seed": 2}
+    assert retrain_command(robust, "runs/r")[0] == (
+        "python -m fer_lib train --model robust --parent p.keras --data fer2013.csv.gz --run-dir runs/r --seed 2")
