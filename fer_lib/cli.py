@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                        "layer (default: 0.5)")
     train.add_argument("--erasing", type=_fraction, help="strong only: the chance that a training face gets a random "
                        "rectangle erased (default: 0.5)")
+    train.add_argument("--crop", type=int, metavar="PIXELS", help="strong only: look at a random PIXELS x PIXELS "
+                       "window of each training face and the centre one at inference (16-48; default: 0, the whole face)")
+    train.add_argument("--interpolation", choices=("bilinear", "nearest"), help="strong only: how the training shift "
+                       "and zoom resample faces; nearest keeps them as sharp as test faces (default: bilinear)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -70,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
     evaluate.add_argument("--blur", type=_non_negative, default=0.0, metavar="SIGMA", help="test time: blur each face "
                           "with a Gaussian of SIGMA pixels first (default: %(default)s, none; the shipped models already blur, see their cards)")
+    evaluate.add_argument("--corners", type=int, default=0, metavar="PIXELS", help="test time: average with the "
+                          "predictions on the face moved PIXELS towards each corner (default: %(default)s, none)")
     evaluate.add_argument("--flip", action="store_true", help="test time: average with the prediction on the mirrored face")
     evaluate.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     evaluate.set_defaults(command=_evaluate)
@@ -207,7 +213,8 @@ def _train(args) -> int:
     if args.parent and args.model != "robust":
         raise ValueError("--parent applies to --model robust only")
     strong_only = {"--mixed-precision": args.mixed_precision, "--dropout": args.dropout is not None,
-                   "--erasing": args.erasing is not None}
+                   "--erasing": args.erasing is not None, "--crop": args.crop is not None,
+                   "--interpolation": args.interpolation is not None}
     for flag, given in strong_only.items():
         if given and args.model != "strong":
             raise ValueError(f"{flag} applies to --model strong only")
@@ -241,8 +248,9 @@ def _build(args, splits: Splits, asked: dict):
         config = TrainConfig(batch_size=args.batch_size, seed=args.seed, **asked)
         model = build_paper_cnn(config.learning_rate)
     elif args.model == "strong":
-        regularization = {key: getattr(args, key) for key in ("dropout", "erasing") if getattr(args, key) is not None}
-        config = StrongConfig(batch_size=args.batch_size, seed=args.seed, **asked, **regularization)
+        recipe = {key: getattr(args, key) for key in ("dropout", "erasing", "crop", "interpolation")
+                  if getattr(args, key) is not None}
+        config = StrongConfig(batch_size=args.batch_size, seed=args.seed, **asked, **recipe)
         model = build_strong_cnn(config, len(splits.train))
     else:
         import keras
@@ -304,20 +312,20 @@ def _evaluate(args) -> int:
     from .pretrained import inference_label, inference_model
 
     model = _model(args.model)
-    if args.blur or args.flip:
-        model = inference_model(model, args.flip, args.blur)
+    if args.blur or args.flip or args.corners:
+        model = inference_model(model, args.flip, args.blur, args.corners)
     dataset = _load(args)
     subset = dataset.subset(SPLIT_NAMES[args.split])
     if len(subset) == 0:
         raise DataError(f"{dataset.source}: no {SPLIT_NAMES[args.split]} rows to evaluate on")
     result = evaluate(model, subset)
     print(f"{SPLIT_NAMES[args.split]} ({len(subset)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: "
-          f"{inference_label(args.flip, args.blur)}): accuracy {result.accuracy:.4f}")
+          f"{inference_label(args.flip, args.blur, args.corners)}): accuracy {result.accuracy:.4f}")
     print(result.per_class.round(4).to_string())
     if args.output:
         Path(args.output).write_text(json.dumps({"model": _model_name(args.model), "source": dataset.source,
                                                  "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split],
-                                                 "test_time": inference_label(args.flip, args.blur)}
+                                                 "test_time": inference_label(args.flip, args.blur, args.corners)}
                                                 | result.to_dict(), indent=2) + "\n")
     return 0
 

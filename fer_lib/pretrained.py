@@ -15,7 +15,8 @@ import numpy as np
 from .dataset import EMOTIONS, IMAGE_SIZE, FERDataset
 from .training import BEST_FILE, METRICS_FILE, read_history
 
-TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "seed")  # recipe settings `train` takes
+# the recipe settings `train` takes
+TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "seed")
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT = "strong_cnn"
@@ -68,17 +69,21 @@ def smoothing_matrix(sigma: float, size: int = IMAGE_SIZE) -> np.ndarray:
     return matrix.astype(np.float32)
 
 
-def inference_model(model, flip: bool = False, sigma: float = 0.0):
+def inference_model(model, flip: bool = False, sigma: float = 0.0, corners: int = 0):
     """`model` in inference mode behind the test-time options: `sigma` > 0 first blurs each face with a Gaussian of
-    that many pixels; `flip` averages the prediction with the one on the mirrored face.
+    that many pixels; `corners` > 0 averages the prediction with those on the face moved `corners` pixels towards each
+    of its four corners (for a network that looks at a centre window, `crop_margin` pixels give the four corner
+    windows); `flip` averages each with the prediction on the mirrored face.
 
-    Both are fixed matrix products along the image's width and height, so the result is built from stock Keras
-    layers only and its .keras file loads without fer_lib. `model` is called with training=False, so a direct call
-    (`wrapped(faces)`, training unset) does not run its augmentation layers, which Keras runs by default otherwise.
+    All are fixed matrix products, crops and paddings, so the result is built from stock Keras layers only and its
+    .keras file loads without fer_lib. `model` is called with training=False, so a direct call (`wrapped(faces)`,
+    training unset) does not run its augmentation layers, which Keras runs by default otherwise.
     """
     import keras
     from keras import layers
 
+    if not (isinstance(corners, (int, np.integer)) and 0 <= corners < IMAGE_SIZE // 2):
+        raise ValueError(f"inference_model: corners must be a whole number of pixels in [0, {IMAGE_SIZE // 2}), got {corners}")
     face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
     x = face
     if sigma:
@@ -86,18 +91,44 @@ def inference_model(model, flip: bool = False, sigma: float = 0.0):
         rows = _times(layers.Reshape((IMAGE_SIZE, IMAGE_SIZE), name="rows")(x), blur, "blur_width")
         columns = _times(layers.Permute((2, 1), name="transpose")(rows), blur, "blur_height")
         x = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="blurred")(layers.Permute((2, 1), name="untranspose")(columns))
-    probabilities = model(x, training=False)
+    views = [x]
+    if corners:
+        views += [_moved(x, down, right) for down in (-corners, corners) for right in (-corners, corners)]
     if flip:
         mirror = np.eye(IMAGE_SIZE, dtype=np.float32)[::-1]
-        mirrored = _times(layers.Reshape((IMAGE_SIZE, IMAGE_SIZE), name="to_mirror")(x), mirror, "mirror")
-        mirrored = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="mirrored")(mirrored)
-        probabilities = layers.Average(name="emotion")([probabilities, model(mirrored, training=False)])
+        views += [layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name=f"mirrored{i or ''}")(
+                  _times(layers.Reshape((IMAGE_SIZE, IMAGE_SIZE), name=f"to_mirror{i or ''}")(view), mirror, f"mirror{i or ''}"))
+                  for i, view in enumerate(views)]
+    predictions = [model(view, training=False) for view in views]
+    probabilities = layers.Average(name="emotion")(predictions) if len(views) > 1 else predictions[0]
     return keras.Model(face, probabilities, name=model.name)
 
 
-def inference_label(flip: bool, sigma: float) -> str:
-    """How cards name a test-time option: "plain", "flip", "blur 0.6", "blur 0.6 + flip"."""
-    return " + ".join([f"blur {sigma:g}"] * bool(sigma) + ["flip"] * flip) or "plain"
+def inference_label(flip: bool, sigma: float, corners: int = 0) -> str:
+    """How cards name a test-time option: "plain", "flip", "blur 0.6", "blur 0.6 + corners 4 + flip"."""
+    return " + ".join([f"blur {sigma:g}"] * bool(sigma) + [f"corners {corners}"] * bool(corners) + ["flip"] * flip) or "plain"
+
+
+def crop_margin(model) -> int:
+    """How far the centre window a network looks at (a CenterCrop layer, e.g. StrongConfig.crop) lies inside its
+    input faces, in pixels: the `corners` that reach the corner windows. 0 for a network that sees whole faces."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.CenterCrop):
+            return (IMAGE_SIZE - min(layer.height, layer.width)) // 2
+        if isinstance(layer, keras.Model) and crop_margin(layer):
+            return crop_margin(layer)
+    return 0
+
+
+def _moved(x, down: int, right: int):
+    """Faces (N, 48, 48, 1) moved by whole pixels (negative: up, left); the uncovered edge is zero."""
+    from keras import layers
+
+    name = f"moved_{'down' if down > 0 else 'up'}_{'right' if right > 0 else 'left'}"
+    cut = layers.Cropping2D(((max(-down, 0), max(down, 0)), (max(-right, 0), max(right, 0))), name=f"{name}_cut")(x)
+    return layers.ZeroPadding2D(((max(down, 0), max(-down, 0)), (max(right, 0), max(-right, 0))), name=name)(cut)
 
 
 def _times(x, matrix: np.ndarray, name: str):
@@ -138,7 +169,8 @@ def cpu_latency(model, faces: np.ndarray, repeats: int = LATENCY_REPEATS) -> dic
 def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | Path = MODELS_DIR) -> dict:
     """Ship a finished run's best epoch (by PrivateTest) as fer_lib's model `name`, with its model card.
 
-    The test-time options (flip averaging, a slight blur: inference_model) are chosen on PrivateTest; PublicTest is
+    The test-time options (a slight blur, flip averaging, and the corner windows for a network that looks at a centre
+    window: inference_model) are chosen on PrivateTest; PublicTest is
     measured for each, never used to choose.
     The CPU latency is measured against the paper's CNN in the same run. Returns the card's numbers.
     """
@@ -157,13 +189,13 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
     metrics, history = json.loads(metrics_path.read_text()), read_history(run_dir)
     splits = dataset.split()
     best = keras.models.load_model(run_dir / BEST_FILE, compile=False)
-    options = {inference_label(flip, sigma): (flip, sigma)  # cheapest first
-               for flip in (False, True) for sigma in (0.0, *SMOOTHING_SIGMAS)}
+    options = {inference_label(flip, sigma, corners): (flip, sigma, corners)  # cheapest first
+               for corners in sorted({0, crop_margin(best)}) for flip in (False, True) for sigma in (0.0, *SMOOTHING_SIGMAS)}
     candidates = {key: inference_model(best, *option) for key, option in options.items()}
     validation = {key: evaluate(model, splits.validation).accuracy for key, model in candidates.items()}
     test = {key: evaluate(model, splits.test) for key, model in candidates.items()}
     chosen = max(validation, key=validation.get)  # the first of a tie: the cheaper option
-    flip, sigma = options[chosen]
+    flip, sigma, corners = options[chosen]
     models_dir.mkdir(parents=True, exist_ok=True)
     path = models_dir / f"{name}.keras"
     partial = path.with_suffix(".partial.keras")
@@ -182,7 +214,7 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
         "run": {"folder": str(run_dir), "epochs_run": len(history), "best_epoch": metrics["best"]["epoch"],
                 "training_seconds": metrics["training_seconds"],
                 "median_epoch_seconds": float(history["seconds"].median())},
-        "test_time": {"chosen": chosen, "flip": flip, "blur_sigma": sigma, "validation_accuracy": validation,
+        "test_time": {"chosen": chosen, "flip": flip, "blur_sigma": sigma, "corners": corners, "validation_accuracy": validation,
                       "test_accuracy": {key: result.accuracy for key, result in test.items()}},
         "validation_accuracy": validation[chosen],
         "test": test[chosen].to_dict(),
@@ -290,8 +322,11 @@ def retrain_command(recipe: dict, run_folder: str) -> tuple[str, dict]:
 
 def _test_time_words(test_time: dict) -> str:
     """The chosen test-time option in words."""
+    corners = test_time.get("corners", 0)  # cards shipped before the option existed lack it
     words = [f"each face blurred first (Gaussian, sigma {test_time['blur_sigma']:g} px)"] * bool(test_time["blur_sigma"])
-    words += ["averaged with its prediction on the mirrored face"] * test_time["flip"]
+    words += [f"averaged with its predictions on the face moved {corners} px towards each corner (the four corner "
+              "windows)"] * bool(corners)
+    words += [f"averaged with its prediction{'s' * bool(corners)} on the mirrored face{'s' * bool(corners)}"] * test_time["flip"]
     return ", then ".join(words) or "without test-time options"
 
 

@@ -11,8 +11,8 @@ from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.evaluation import evaluate, predict_proba  # noqa: E402
 from fer_lib.pretrained import (  # noqa: E402
-    DEFAULT, MODELS_DIR, SMOOTHING_SIGMAS, available, card_markdown, inference_label, inference_model, load_pretrained,
-    model_card, pretrained_path, retrain_command, smoothing_matrix,
+    DEFAULT, MODELS_DIR, SMOOTHING_SIGMAS, available, card_markdown, crop_margin, inference_label, inference_model,
+    load_pretrained, model_card, pretrained_path, retrain_command, smoothing_matrix,
 )
 from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
@@ -107,6 +107,40 @@ def test_blur_and_flip_blur_each_face_first_and_load_without_fer_lib(tiny, demo,
 def test_inference_labels_name_each_option():
     assert [inference_label(flip, sigma) for flip in (False, True) for sigma in (0, 0.6)] == [
         "plain", "blur 0.6", "flip", "blur 0.6 + flip"]
+    assert inference_label(True, 0.6, 4) == "blur 0.6 + corners 4 + flip" and inference_label(False, 0, 4) == "corners 4"
+
+
+@pytest.fixture(scope="module")
+def cropping(demo):
+    set_seed(0)
+    return build_strong_cnn(StrongConfig(epochs=2, warmup_epochs=1, widths=(8,), convs_per_stage=(1,), dense_units=8,
+                                         crop=40), 64)
+
+
+def test_corners_average_the_five_windows_and_their_mirrors_and_load_without_fer_lib(cropping, demo, tmp_path):
+    faces = demo.test.x[:5].astype(np.float32) / 255.0
+    views = [faces]
+    for down in (-4, 4):
+        for right in (-4, 4):
+            moved = np.zeros_like(faces)
+            moved[:, max(down, 0): 48 + min(down, 0), max(right, 0): 48 + min(right, 0)] = \
+                faces[:, max(-down, 0): 48 + min(-down, 0), max(-right, 0): 48 + min(-right, 0)]
+            views.append(moved)
+    # moved 4 px down and right, the network's centre window is the face's top-left 40x40 window
+    np.testing.assert_array_equal(views[4][:, 4:44, 4:44], faces[:, :40, :40])
+    views += [view[:, :, ::-1] for view in views]
+    expected = np.mean([cropping.predict(view[..., None], verbose=0) for view in views], axis=0)
+    model = inference_model(cropping, flip=True, corners=crop_margin(cropping))
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras", compile=False)  # stock layers only: no custom objects
+    np.testing.assert_allclose(reloaded.predict(faces[..., None], verbose=0), expected, atol=1e-5)
+    assert crop_margin(reloaded) == 4  # also through the wrapper
+
+
+def test_crop_margin_and_bad_corners(cropping, tiny):
+    assert crop_margin(cropping) == 4 and crop_margin(tiny) == 0
+    with pytest.raises(ValueError, match=r"corners must be a whole number of pixels in \[0, 24\), got 24"):
+        inference_model(tiny, corners=24)
 
 
 def test_inference_model_skips_the_augmentation_a_direct_call_runs(tiny, demo):
@@ -123,7 +157,7 @@ def test_inference_model_skips_the_augmentation_a_direct_call_runs(tiny, demo):
 def test_ship_writes_the_model_and_its_card(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--model", "strong", "--data", "demo", "--run-dir", str(run), "--epochs", "3",
-                 "--train-limit", "64"]) == 0
+                 "--train-limit", "64", "--crop", "40"]) == 0
     models = tmp_path / "models"
     assert main(["ship", "--data", "demo", "--run-dir", str(run), "--name", "mine", "--models-dir", str(models)]) == 0
     assert "DEMO dataset" in capsys.readouterr().out
@@ -133,9 +167,11 @@ def test_ship_writes_the_model_and_its_card(tmp_path, capsys):
     assert card["validation_accuracy"] == card["test_time"]["validation_accuracy"][chosen]
     assert card["validation_accuracy"] >= max(card["test_time"]["validation_accuracy"].values())  # chosen on PrivateTest
     assert card["test"]["accuracy"] == card["test_time"]["test_accuracy"][chosen]
-    assert chosen == inference_label(card["test_time"]["flip"], card["test_time"]["blur_sigma"])
-    assert len(card["test_time"]["test_accuracy"]) == 2 * (1 + len(SMOOTHING_SIGMAS))
-    assert card["parameters"] == build_strong_cnn().count_params()
+    assert chosen == inference_label(card["test_time"]["flip"], card["test_time"]["blur_sigma"], card["test_time"]["corners"])
+    assert len(card["test_time"]["test_accuracy"]) == 2 * 2 * (1 + len(SMOOTHING_SIGMAS))  # corners 4 or not
+    assert "corners 4 + flip" in card["test_time"]["test_accuracy"]
+    assert card["parameters"] == build_strong_cnn(StrongConfig(crop=40)).count_params()
+    assert "--crop 40" in (models / "mine.md").read_text()  # the Retrain command
     assert "the DEMO dataset, not FER2013" in (models / "mine.md").read_text()
     assert set(card["cpu_latency"]["ratio_to_paper_cnn"]) == {"one_face_ms", "batch_64_ms_per_face"}
     shipped = load_pretrained("mine", models)

@@ -20,6 +20,8 @@ TINY = StrongConfig(epochs=3, warmup_epochs=1, widths=(8, 16), convs_per_stage=(
     ({"widths": (32, 64), "convs_per_stage": (1, 1, 2)}, "needs a positive count per stage of (32, 64)"),
     ({"widths": ()}, "widths must be 1 to 4 positive channel counts"),
     ({"dropout": 1.0}, "dropout must lie in [0, 1)"),
+    ({"crop": 8}, "crop must be 0 (the whole face) or 16 to 48 pixels, got 8"),
+    ({"interpolation": "bicubic"}, "interpolation must be 'bilinear' or 'nearest', got 'bicubic'"),
 ])
 def test_config_rejects_bad_settings(change, message):
     with pytest.raises(ValueError) as error:
@@ -42,6 +44,19 @@ def test_augmentation_acts_only_while_training(demo):
     np.testing.assert_array_equal(inference, model(faces, training=False).numpy())
     np.testing.assert_allclose(inference.sum(axis=1), 1.0, rtol=1e-5)
     assert not np.allclose(inference, model(faces, training=True).numpy())
+
+
+def test_a_cropping_network_sees_only_the_centre_window_at_inference(demo):
+    set_seed(0)
+    model = build_strong_cnn(StrongConfig(crop=40, interpolation="nearest", widths=(8, 16), convs_per_stage=(1, 1),
+                                          dense_units=16), 64)
+    assert model.get_layer("shift").interpolation == model.get_layer("zoom").interpolation == "nearest"
+    faces = demo.test.x[:8, ..., None].astype("float32") / 255
+    framed = faces.copy()
+    framed[:, :4], framed[:, -4:], framed[:, :, :4], framed[:, :, -4:] = 0, 1, 0, 1  # only the 4-px border differs
+    np.testing.assert_array_equal(model(faces, training=False).numpy(), model(framed, training=False).numpy())
+    faces[:, 10, 10] = 1 - faces[:, 10, 10]  # inside the window: the prediction moves
+    assert not np.array_equal(model(faces, training=False).numpy(), model(framed, training=False).numpy())
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
@@ -102,6 +117,14 @@ def test_cli_mixed_precision_keeps_float32_weights_and_output(tmp_path, capsys):
     assert model(np.zeros((2, 48, 48, 1), "float32")).dtype == "float32"
     assert main(["train", "--mixed-precision", "--run-dir", str(tmp_path / "p")]) == 2
     assert "--mixed-precision applies to --model strong only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag, value", [("--crop", "40"), ("--interpolation", "nearest")])
+def test_cli_crop_and_interpolation_are_strong_only(flag, value, tmp_path, capsys):
+    assert main(["train", flag, value, "--run-dir", str(tmp_path / "p")]) == 2
+    assert f"{flag} applies to --model strong only" in capsys.readouterr().err
+    assert main(["train", "--model", "strong", "--crop", "50", "--run-dir", str(tmp_path / "s")]) == 2
+    assert "StrongConfig.crop must be 0 (the whole face) or 16 to 48 pixels, got 50" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flag", ["--dropout", "--erasing"])
