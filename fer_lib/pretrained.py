@@ -170,8 +170,7 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
     """Ship a finished run's best epoch (by PrivateTest) as fer_lib's model `name`, with its model card.
 
     The test-time options (a slight blur, flip averaging, and the corner windows for a network that looks at a centre
-    window: inference_model) are chosen on PrivateTest; PublicTest is
-    measured for each, never used to choose.
+    window: inference_model) are chosen on PrivateTest; PublicTest is measured for each, never used to choose.
     The CPU latency is measured against the paper's CNN in the same run. Returns the card's numbers.
     """
     import keras
