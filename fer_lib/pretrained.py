@@ -117,8 +117,9 @@ def crop_margin(model) -> int:
     for layer in model.layers:
         if isinstance(layer, keras.layers.CenterCrop):
             return (IMAGE_SIZE - min(layer.height, layer.width)) // 2
-        if isinstance(layer, keras.Model) and crop_margin(layer):
-            return crop_margin(layer)
+        margin = crop_margin(layer) if isinstance(layer, keras.Model) else 0
+        if margin:
+            return margin
     return 0
 
 
