@@ -31,6 +31,8 @@ RECIPES = {  # the first is the baseline: the recipe strong_cnn was trained with
     "2 convs per stage, AdamW, dropout/erasing 0.25": {"convs_per_stage": (2, 2, 2, 2), "optimizer": "adamw",
                                                         "learning_rate": 1e-3, "dropout": 0.25, "erasing": 0.25},
     "64-512, 2 convs per stage (Khaireddin & Chen)": {"widths": (64, 128, 256, 512), "convs_per_stage": (2, 2, 2, 2)},
+    "shipped on 40x40 windows, whole-pixel shift and zoom (--crop 40 --interpolation nearest)":
+        {"crop": 40, "interpolation": "nearest"},
 }
 
 
