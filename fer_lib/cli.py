@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                        "window of each training face and the centre one at inference (16-48; default: 0, the whole face)")
     train.add_argument("--interpolation", choices=("bilinear", "nearest"), help="strong only: how the training shift "
                        "and zoom resample faces; nearest keeps them as sharp as test faces (default: bilinear)")
+    train.add_argument("--conditions", type=_fraction, metavar="SHARE", help="strong only: put this share of the "
+                       "training faces under a random special condition (as --model robust does), behind a per-face "
+                       "contrast normalization (default: 0, none)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -214,7 +217,7 @@ def _train(args) -> int:
         raise ValueError("--parent applies to --model robust only")
     strong_only = {"--mixed-precision": args.mixed_precision, "--dropout": args.dropout is not None,
                    "--erasing": args.erasing is not None, "--crop": args.crop is not None,
-                   "--interpolation": args.interpolation is not None}
+                   "--interpolation": args.interpolation is not None, "--conditions": args.conditions is not None}
     for flag, given in strong_only.items():
         if given and args.model != "strong":
             raise ValueError(f"{flag} applies to --model strong only")
@@ -248,10 +251,12 @@ def _build(args, splits: Splits, asked: dict):
         config = TrainConfig(batch_size=args.batch_size, seed=args.seed, **asked)
         model = build_paper_cnn(config.learning_rate)
     elif args.model == "strong":
-        recipe = {key: getattr(args, key) for key in ("dropout", "erasing", "crop", "interpolation")
+        recipe = {key: getattr(args, key) for key in ("dropout", "erasing", "crop", "interpolation", "conditions")
                   if getattr(args, key) is not None}
         config = StrongConfig(batch_size=args.batch_size, seed=args.seed, **asked, **recipe)
         model = build_strong_cnn(config, len(splits.train))
+        if config.conditions:
+            augment = condition_augmentation(config.conditions, config.seed, RobustConfig().condition_weights())
     else:
         import keras
 
@@ -263,7 +268,7 @@ def _build(args, splits: Splits, asked: dict):
             raise FileNotFoundError(f"{args.parent}: no such model file (--parent)")
         config = RobustConfig(parent=str(_within(parent, PROJECT_ROOT)), batch_size=args.batch_size, seed=args.seed, **asked)
         model = build_robust_cnn(keras.models.load_model(parent, compile=False), config, splits.train.x)
-        augment = condition_augmentation(config)
+        augment = condition_augmentation(config.conditioned_share, config.seed, config.condition_weights())
     return config, model, augment
 
 

@@ -16,7 +16,8 @@ from .dataset import EMOTIONS, IMAGE_SIZE, FERDataset
 from .training import BEST_FILE, METRICS_FILE, read_history
 
 # the recipe settings `train` takes
-TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "seed")
+TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "conditions",
+               "seed")
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT = "strong_cnn"

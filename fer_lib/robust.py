@@ -16,6 +16,9 @@ from .conditions import CONDITIONS, random_conditions
 from .dataset import IMAGE_SIZE
 from .pretrained import unwrap
 
+FOCUS = ("low_light", "glasses", "dark+angle", "glasses+angle")  # RobustConfig.focus's default; it says why
+FOCUS_WEIGHT = 2.0
+
 
 @dataclass(frozen=True)
 class RobustConfig:
@@ -32,8 +35,8 @@ class RobustConfig:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     conditioned_share: float = 0.6
-    focus: tuple[str, ...] = ("low_light", "glasses", "dark+angle", "glasses+angle")
-    focus_weight: float = 2.0
+    focus: tuple[str, ...] = FOCUS
+    focus_weight: float = FOCUS_WEIGHT
     contrast_normalization: bool = True
     seed: int = 0
 
@@ -90,11 +93,11 @@ def build_robust_cnn(parent, config: RobustConfig, train_faces: np.ndarray):
     return model
 
 
-def condition_augmentation(config: RobustConfig):
-    """make_dataset's `augment`: a batch's faces under random conditions, seeded by the run seed and its indices."""
-    weights = config.condition_weights()
+def condition_augmentation(share: float, seed: int, weights: dict | None = None):
+    """make_dataset's `augment`: each face of a batch, with probability `share`, under a random condition and severity
+    (random_conditions with `weights`), seeded by `seed` and the batch's indices."""
 
     def augment(faces, indices):
-        return random_conditions(faces, config.conditioned_share, [config.seed, *indices.tolist()], weights)
+        return random_conditions(faces, share, [seed, *indices.tolist()], weights)
 
     return augment

@@ -23,6 +23,9 @@ class StrongConfig:
     resampling blurs a face a little, so training faces end up softer than test faces); the rotation is bilinear.
     crop: 0, or the side of the square window the network looks at: a random one while training (the shifted face's
     centre), the centre one at inference.
+    conditions: the share of training faces put under a random special condition (fer_lib.robust.condition_augmentation,
+    with the robust fine-tuning's focus), for a network robust from the start; with it, a per-face contrast
+    normalization (stock LayerNormalization over the face) sits between the augmentation and the first conv.
     """
 
     model_name = "strong_cnn"  # not a field: how metrics.json names the model
@@ -44,6 +47,7 @@ class StrongConfig:
     interpolation: str = "bilinear"
     crop: int = 0
     erasing: float = 0.5
+    conditions: float = 0.0
     seed: int = 0
 
     def __post_init__(self):
@@ -68,6 +72,8 @@ class StrongConfig:
         for name in ("dropout", "erasing", "label_smoothing"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"StrongConfig.{name} must lie in [0, 1), got {getattr(self, name)}")
+        if not 0 <= self.conditions <= 1:
+            raise ValueError(f"StrongConfig.conditions must lie in [0, 1], got {self.conditions}")
 
 
 def build_strong_cnn(config: StrongConfig = StrongConfig(), train_rows: int = 28_709):
@@ -102,6 +108,8 @@ def build_strong_cnn(config: StrongConfig = StrongConfig(), train_rows: int = 28
             keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face"),
             *augmentation,
             *[layers.CenterCrop(config.crop, config.crop, dtype=exact, name="crop")] * bool(config.crop),
+            *[layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5, center=False, scale=False, dtype=exact,
+                                        name="contrast")] * bool(config.conditions),
             *blocks,
             layers.Flatten(name="flatten"),
             layers.Dropout(config.dropout, seed=config.seed + 5, name="dropout1"),

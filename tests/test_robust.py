@@ -79,7 +79,8 @@ def test_unwrap_finds_the_network_inside_the_test_time_options(parent):
 
 
 def test_the_augmented_pipeline_is_reproducible(demo):
-    augment = condition_augmentation(RobustConfig())
+    config = RobustConfig()
+    augment = condition_augmentation(config.conditioned_share, config.seed, config.condition_weights())
     batches = [next(iter(make_dataset(demo.train.head(128), 64, shuffle_seed=0, augment=augment)))[0].numpy()
                for _ in range(2)]
     np.testing.assert_array_equal(*batches)

@@ -22,6 +22,7 @@ TINY = StrongConfig(epochs=3, warmup_epochs=1, widths=(8, 16), convs_per_stage=(
     ({"dropout": 1.0}, "dropout must lie in [0, 1)"),
     ({"crop": 8}, "crop must be 0 (the whole face) or 16 to 48 pixels, got 8"),
     ({"interpolation": "bicubic"}, "interpolation must be 'bilinear' or 'nearest', got 'bicubic'"),
+    ({"conditions": 1.5}, "conditions must lie in [0, 1], got 1.5"),
 ])
 def test_config_rejects_bad_settings(change, message):
     with pytest.raises(ValueError) as error:
@@ -57,6 +58,43 @@ def test_a_cropping_network_sees_only_the_centre_window_at_inference(demo):
     np.testing.assert_array_equal(model(faces, training=False).numpy(), model(framed, training=False).numpy())
     faces[:, 10, 10] = 1 - faces[:, 10, 10]  # inside the window: the prediction moves
     assert not np.array_equal(model(faces, training=False).numpy(), model(framed, training=False).numpy())
+
+
+def test_a_conditioned_network_sees_every_exposure_and_contrast_alike(demo):
+    set_seed(0)
+    model = build_strong_cnn(StrongConfig(conditions=0.5, widths=(8, 16), convs_per_stage=(1, 1), dense_units=16), 64)
+    faces = demo.test.x[:8, ..., None].astype("float32") / 255
+    dim = 0.2 * faces + 0.05  # darker, flatter, the black level lifted
+    np.testing.assert_allclose(model(faces, training=False).numpy(), model(dim, training=False).numpy(), atol=1e-3)
+    plain = build_strong_cnn(TINY, 64)
+    assert "contrast" not in [layer.name for layer in plain.layers]
+    assert not np.allclose(plain(faces, training=False).numpy(), plain(dim, training=False).numpy(), atol=1e-3)
+
+
+def test_cli_trains_with_the_conditions(tmp_path, capsys, monkeypatch):
+    from fer_lib import robust
+
+    seen, original = [], robust.condition_augmentation
+
+    def spy(share, seed, weights):
+        augment = original(share, seed, weights)
+
+        def recorded(faces, indices):
+            out = augment(faces, indices)
+            seen.append(float((out != faces).any(axis=(1, 2)).mean()))
+            return out
+
+        return recorded
+
+    monkeypatch.setattr(robust, "condition_augmentation", spy)
+    run = tmp_path / "run"
+    assert main(["train", "--model", "strong", "--conditions", "0.5", "--run-dir", str(run), "--epochs", "3",
+                 "--train-limit", "128"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["config"]["conditions"] == 0.5
+    assert seen and 0.2 < np.mean(seen) < 0.8  # about half the faces changed
+    assert keras.models.load_model(run / "best.keras", compile=False).get_layer("contrast")
+    assert main(["train", "--conditions", "0.5", "--run-dir", str(tmp_path / "p")]) == 2
+    assert "--conditions applies to --model strong only" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
