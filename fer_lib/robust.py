@@ -16,9 +16,6 @@ from .conditions import CONDITIONS, random_conditions
 from .dataset import IMAGE_SIZE
 from .pretrained import unwrap
 
-FOCUS = ("low_light", "glasses", "dark+angle", "glasses+angle")  # RobustConfig.focus's default; it says why
-FOCUS_WEIGHT = 2.0
-
 
 @dataclass(frozen=True)
 class RobustConfig:
@@ -35,8 +32,8 @@ class RobustConfig:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     conditioned_share: float = 0.6
-    focus: tuple[str, ...] = FOCUS
-    focus_weight: float = FOCUS_WEIGHT
+    focus: tuple[str, ...] = ("low_light", "glasses", "dark+angle", "glasses+angle")
+    focus_weight: float = 2.0
     contrast_normalization: bool = True
     seed: int = 0
 
