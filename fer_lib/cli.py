@@ -60,9 +60,15 @@ def _parser() -> argparse.ArgumentParser:
                        "window of each training face and the centre one at inference (16-48; default: 0, the whole face)")
     train.add_argument("--interpolation", choices=("bilinear", "nearest"), help="strong only: how the training shift "
                        "and zoom resample faces; nearest keeps them as sharp as test faces (default: bilinear)")
-    train.add_argument("--conditions", type=_fraction, metavar="SHARE", help="strong only: put this share of the "
+    train.add_argument("--conditions", type=_share, metavar="SHARE", help="strong only: put this share of the "
                        "training faces under a random special condition (as --model robust does), behind a per-face "
                        "contrast normalization (default: 0, none)")
+    train.add_argument("--conditioned-share", type=_share, metavar="SHARE", help="robust only: the share of training "
+                       "faces put under a random special condition each epoch (default: 0.6)")
+    train.add_argument("--focus", nargs="+", metavar="NAME", help="robust only: the conditions drawn --focus-weight "
+                       "times as often as the others (default: low_light glasses dark+angle glasses+angle)")
+    train.add_argument("--focus-weight", type=float, metavar="W", help="robust only: how much more often the --focus "
+                       "conditions are drawn (default: 2)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -163,6 +169,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
@@ -213,14 +226,17 @@ def _train(args) -> int:
     for name, subset in vars(splits).items():
         if len(subset) == 0:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
-    if args.parent and args.model != "robust":
-        raise ValueError("--parent applies to --model robust only")
     strong_only = {"--mixed-precision": args.mixed_precision, "--dropout": args.dropout is not None,
                    "--erasing": args.erasing is not None, "--crop": args.crop is not None,
                    "--interpolation": args.interpolation is not None, "--conditions": args.conditions is not None}
     for flag, given in strong_only.items():
         if given and args.model != "strong":
             raise ValueError(f"{flag} applies to --model strong only")
+    robust_only = {"--parent": args.parent, "--conditioned-share": args.conditioned_share, "--focus": args.focus,
+                   "--focus-weight": args.focus_weight}
+    for flag, value in robust_only.items():
+        if value is not None and args.model != "robust":
+            raise ValueError(f"{flag} applies to --model robust only")
     asked = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate)) if value}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
@@ -266,7 +282,11 @@ def _build(args, splits: Splits, asked: dict):
         parent = Path(args.parent or pretrained_path("strong_cnn")).resolve()
         if not parent.is_file():
             raise FileNotFoundError(f"{args.parent}: no such model file (--parent)")
-        config = RobustConfig(parent=str(_within(parent, PROJECT_ROOT)), batch_size=args.batch_size, seed=args.seed, **asked)
+        recipe = {key: getattr(args, key) for key in ("conditioned_share", "focus_weight") if getattr(args, key) is not None}
+        if args.focus is not None:
+            recipe["focus"] = tuple(args.focus)
+        config = RobustConfig(parent=str(_within(parent, PROJECT_ROOT)), batch_size=args.batch_size, seed=args.seed,
+                              **asked, **recipe)
         model = build_robust_cnn(keras.models.load_model(parent, compile=False), config, splits.train.x)
         augment = condition_augmentation(config.conditioned_share, config.seed, config.condition_weights())
     return config, model, augment

@@ -17,7 +17,7 @@ from .training import BEST_FILE, METRICS_FILE, read_history
 
 # the recipe settings `train` takes
 TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "conditions",
-               "seed")
+               "conditioned_share", "focus", "focus_weight", "seed")
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT = "strong_cnn"
@@ -317,8 +317,13 @@ def retrain_command(recipe: dict, run_folder: str) -> tuple[str, dict]:
     words = [f"python -m fer_lib train --model {model}", f"--data fer2013.csv.gz --run-dir {run_folder}"]
     if model == "robust":
         words.insert(1, f"--parent {recipe['parent']}")
-    words += [f"--{key.replace('_', '-')} {differing.pop(key)}" for key in TRAIN_FLAGS if key in differing]
+    words += [f"--{key.replace('_', '-')} {_flag_value(differing.pop(key))}" for key in TRAIN_FLAGS if key in differing]
     return " ".join(words), differing
+
+
+def _flag_value(value) -> str:
+    """A recipe value as `train` takes it: a list as separate words."""
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _test_time_words(test_time: dict) -> str:

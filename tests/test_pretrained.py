@@ -205,6 +205,8 @@ def test_retrain_command_repeats_the_recipe():
     assert retrain_command(recipe, "runs/s") == (
         "python -m fer_lib train --model strong --data fer2013.csv.gz --run-dir runs/s --epochs 30 --dropout 0.25 "
         "--erasing 0.0 --conditions 0.5", {"widths": [16, 32]})
-    robust = {"model": "robust_cnn", "parent": "p.keras", "epochs": 8, "seed": 2}
+    robust = {"model": "robust_cnn", "parent": "p.keras", "epochs": 8, "seed": 2, "focus": ["glasses", "glasses+angle"],
+              "conditioned_share": 1.0}
     assert retrain_command(robust, "runs/r")[0] == (
-        "python -m fer_lib train --model robust --parent p.keras --data fer2013.csv.gz --run-dir runs/r --seed 2")
+        "python -m fer_lib train --model robust --parent p.keras --data fer2013.csv.gz --run-dir runs/r "
+        "--conditioned-share 1.0 --focus glasses glasses+angle --seed 2")

@@ -92,12 +92,17 @@ def test_cli_fine_tunes_a_parent(parent, tmp_path, capsys):
     parent.save(tmp_path / "parent.keras")
     run = tmp_path / "run"
     assert main(["train", "--model", "robust", "--data", "demo", "--parent", str(tmp_path / "parent.keras"),
-                 "--run-dir", str(run), "--epochs", "1", "--train-limit", "64"]) == 0
+                 "--run-dir", str(run), "--epochs", "1", "--train-limit", "64", "--conditioned-share", "1",
+                 "--focus", "glasses", "glasses+angle", "--focus-weight", "5"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["config"]["model"] == "robust_cnn" and metrics["config"]["conditioned_share"] == RobustConfig.conditioned_share
+    assert metrics["config"]["model"] == "robust_cnn" and metrics["config"]["conditioned_share"] == 1
+    assert metrics["config"]["focus"] == ["glasses", "glasses+angle"] and metrics["config"]["focus_weight"] == 5
     assert metrics["config"]["parent"] == str(tmp_path / "parent.keras")
-    assert main(["train", "--model", "strong", "--parent", "x.keras", "--run-dir", str(tmp_path / "s")]) == 2
-    assert "--parent applies to --model robust only" in capsys.readouterr().err
+    for flag in (["--parent", "x.keras"], ["--focus", "glasses"], ["--conditioned-share", "0.5"]):
+        assert main(["train", "--model", "strong", *flag, "--run-dir", str(tmp_path / "s")]) == 2
+        assert f"{flag[0]} applies to --model robust only" in capsys.readouterr().err
+    assert main(["train", "--model", "robust", "--data", "demo", "--focus", "fog", "--run-dir", str(tmp_path / "f")]) == 2
+    assert "unknown condition(s) ['fog']" in capsys.readouterr().err
     assert main(["train", "--model", "robust", "--data", "demo", "--parent", "missing.keras", "--run-dir",
                  str(tmp_path / "r")]) == 2
     assert "missing.keras: no such model file (--parent)" in capsys.readouterr().err
