@@ -81,11 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", help=MODEL_HELP)
     evaluate.add_argument("--split", choices=SPLIT_NAMES, default="test",
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
-    evaluate.add_argument("--blur", type=_non_negative, default=0.0, metavar="SIGMA", help="test time: blur each face "
-                          "with a Gaussian of SIGMA pixels first (default: %(default)s, none; the shipped models already blur, see their cards)")
-    evaluate.add_argument("--corners", type=int, default=0, metavar="PIXELS", help="test time: average with the "
-                          "predictions on the face moved PIXELS towards each corner (default: %(default)s, none)")
-    evaluate.add_argument("--flip", action="store_true", help="test time: average with the prediction on the mirrored face")
+    test_time_options(evaluate)
     evaluate.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     evaluate.set_defaults(command=_evaluate)
 
@@ -131,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     robustness.add_argument("--conditions", nargs="+", metavar="NAME", help="default: all of fer_lib.conditions.CONDITIONS; "
                             "HELD_OUT's (side_light dim_camera visor) are never trained on")
     robustness.add_argument("--rows", type=_positive, metavar="N", help="only the first N PublicTest faces")
+    test_time_options(robustness)
     robustness.add_argument("--seed", type=int, default=0, help="the transforms' seed (default: %(default)s)")
     robustness.add_argument("--output", metavar="JSON", help="also write the rows and summary to this JSON file")
     robustness.set_defaults(command=_robustness)
@@ -153,6 +150,24 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("metrics", help="a run's metrics.json")
     report.set_defaults(command=_report)
     return parser
+
+
+def test_time_options(parser: argparse.ArgumentParser) -> None:
+    """--blur, --corners and --flip: the test-time options put in front of --model (see _with_test_time)."""
+    parser.add_argument("--blur", type=_non_negative, default=0.0, metavar="SIGMA", help="test time: blur each face "
+                        "with a Gaussian of SIGMA pixels first (default: %(default)s, none; the shipped models already blur, see their cards)")
+    parser.add_argument("--corners", type=int, default=0, metavar="PIXELS", help="test time: average with the "
+                        "predictions on the face moved PIXELS towards each corner (default: %(default)s, none)")
+    parser.add_argument("--flip", action="store_true", help="test time: average with the prediction on the mirrored face")
+
+
+def _with_test_time(model, args):
+    """`model` behind the test-time options that `args` asks for (test_time_options), and their label."""
+    from .pretrained import inference_label, inference_model
+
+    if args.blur or args.flip or args.corners:
+        model = inference_model(model, args.flip, args.blur, args.corners)
+    return model, inference_label(args.flip, args.blur, args.corners)
 
 
 def _positive(text: str) -> int:
@@ -334,23 +349,20 @@ def _report(args) -> int:
 
 def _evaluate(args) -> int:
     from .evaluation import evaluate
-    from .pretrained import inference_label, inference_model
 
-    model = _model(args.model)
-    if args.blur or args.flip or args.corners:
-        model = inference_model(model, args.flip, args.blur, args.corners)
+    model, test_time = _with_test_time(_model(args.model), args)
     dataset = _load(args)
     subset = dataset.subset(SPLIT_NAMES[args.split])
     if len(subset) == 0:
         raise DataError(f"{dataset.source}: no {SPLIT_NAMES[args.split]} rows to evaluate on")
     result = evaluate(model, subset)
     print(f"{SPLIT_NAMES[args.split]} ({len(subset)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: "
-          f"{inference_label(args.flip, args.blur, args.corners)}): accuracy {result.accuracy:.4f}")
+          f"{test_time}): accuracy {result.accuracy:.4f}")
     print(result.per_class.round(4).to_string())
     if args.output:
         Path(args.output).write_text(json.dumps({"model": _model_name(args.model), "source": dataset.source,
                                                  "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split],
-                                                 "test_time": inference_label(args.flip, args.blur, args.corners)}
+                                                 "test_time": test_time}
                                                 | result.to_dict(), indent=2) + "\n")
     return 0
 
@@ -420,7 +432,7 @@ def _robustness(args) -> int:
     unknown = sorted(set(args.conditions or ()) - set(CONDITIONS | HELD_OUT))
     if unknown:
         raise ValueError(f"unknown condition(s) {', '.join(unknown)}; choose from {', '.join(CONDITIONS | HELD_OUT)}")
-    model = _model(args.model)
+    model, test_time = _with_test_time(_model(args.model), args)
     dataset = _load(args)
     test = dataset.subset("PublicTest").head(args.rows)
     if len(test) == 0:
@@ -428,9 +440,9 @@ def _robustness(args) -> int:
     table = benchmark(model, test,
                       conditions=tuple(args.conditions or CONDITIONS), seed=args.seed)
     numbers = to_dict(table) | {"model": _model_name(args.model), "source": dataset.source, "is_demo": dataset.is_demo,
-                                "usage": "PublicTest", "faces": len(test), "seed": args.seed}
-    print(f"PublicTest accuracy ({len(test)} faces{', DEMO dataset' if dataset.is_demo else ''}) by condition and "
-          f"severity (0: clean)")
+                                "usage": "PublicTest", "faces": len(test), "seed": args.seed, "test_time": test_time}
+    print(f"PublicTest accuracy ({len(test)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: {test_time}) "
+          f"by condition and severity (0: clean)")
     print(accuracy_grid(table).round(4).to_string())
     print(f"mean over all conditions and severities: {numbers['summary']['mean_accuracy']:.4f} "
           f"(clean {numbers['summary']['clean_accuracy']:.4f})")

@@ -43,7 +43,11 @@ def test_cli_robustness_on_the_demo(model, tmp_path, capsys):
                  "--output", str(out)]) == 0
     numbers = json.loads(out.read_text())
     assert numbers["is_demo"] is True and numbers["faces"] == 32 and len(numbers["rows"]) == 11
+    assert numbers["test_time"] == "plain"
     assert list(numbers["summary"]["per_condition_mean"]) == ["low_light", "visor"]  # a held-out one too
     assert "mean over all conditions and severities" in capsys.readouterr().out
+    assert main(["robustness", "--model", str(saved), "--rows", "32", "--conditions", "visor", "--blur", "0.6",
+                 "--flip", "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["test_time"] == "blur 0.6 + flip"
     assert main(["robustness", "--model", str(saved), "--conditions", "fog"]) == 2
     assert "unknown condition(s) fog" in capsys.readouterr().err
