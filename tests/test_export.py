@@ -48,10 +48,12 @@ def test_cli_export_checks_each_file_on_publictest(trained, tmp_path, capsys):
     for name in ("saved_model", "tflite_float32"):
         assert report[name]["difference"] == 0 and report[name]["agreement_with_keras"] == 1
     assert (tmp_path / FLOAT_FILE).is_file() and (tmp_path / INT8_FILE).is_file()
-    # A model one epoch into training sits on its decision boundaries: int8 flips 21 of its 430 demo answers and
-    # loses 7 of them (1.63 points), more than the 0.5 allowed, so the command says so and exits 1.
-    assert report["tflite_int8"]["difference"] == pytest.approx(-7 / 430)
-    assert code == 1 and "error: an export loses 1.63 points (more than 0.5)" in capsys.readouterr().err
+    # A model one epoch into training sits on its decision boundaries: int8 flips about 5% of its 430 demo answers and
+    # loses 7 or 8 of them (the count depends on the CPU's kernels), more than the 0.5 points allowed, so the command
+    # says so and exits 1.
+    lost = -report["tflite_int8"]["difference"] * 100
+    assert lost > 0.5 and report["tflite_int8"]["agreement_with_keras"] < 0.99
+    assert code == 1 and f"error: an export loses {lost:.2f} points (more than 0.5)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("shipped", [False, True], ids=["network", "behind blur and flip, as shipped"])

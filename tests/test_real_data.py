@@ -42,7 +42,7 @@ def test_short_training_beats_chance(fer2013, tmp_path):
     splits = fer2013.split()
     set_seed(0)
     model = build_paper_cnn()
-    train(model, splits.train.head(5000), splits.validation.head(1000), tmp_path / "run",
+    train(model, splits.train.head(10000), splits.validation.head(1000), tmp_path / "run",
           TrainConfig(epochs=5), verbose=0)
     result = evaluate(model, splits.test)
     majority = np.bincount(splits.test.y).max() / len(splits.test)  # always "happy": 24.9%
