@@ -10,7 +10,7 @@ from pathlib import Path
 from .dataset import DataError, FERDataset, Splits
 from .loading import load_fer2013
 from .report import markdown_report, summary, write_run_metrics
-from .training import METRICS_FILE
+from .training import METRICS_FILE, PRECISIONS
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
 MODEL_HELP = "a .keras model, e.g. runs/paper_cnn/best.keras (default: the shipped model, fer_lib.load_pretrained())"
@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
-    train.add_argument("--mixed-precision", action="store_true", help="strong/robust: float16 compute with float32 "
-                       "weights (Keras' mixed_float16), for GPUs with tensor cores")
+    train.add_argument("--precision", choices=PRECISIONS, help="what the network computes in; the weights, the softmax "
+                       "and the loss stay float32. bfloat16: the CPU's bfloat16 units (avx512_bf16, AMX) or a GPU's; "
+                       "float16: GPUs with tensor cores (default: float32)")
     train.set_defaults(command=_train)
 
     evaluate = commands.add_parser("evaluate", help="score a saved .keras model on one split")
@@ -231,8 +232,6 @@ def _info(args) -> int:
 
 
 def _train(args) -> int:
-    import keras
-
     from .training import distribution_strategy, set_seed, train
 
     dataset = _load(args)
@@ -241,7 +240,7 @@ def _train(args) -> int:
     for name, subset in vars(splits).items():
         if len(subset) == 0:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
-    strong_only = {"--mixed-precision": args.mixed_precision, "--dropout": args.dropout is not None,
+    strong_only = {"--dropout": args.dropout is not None,
                    "--erasing": args.erasing is not None, "--crop": args.crop is not None,
                    "--interpolation": args.interpolation is not None, "--conditions": args.conditions is not None}
     for flag, given in strong_only.items():
@@ -252,19 +251,14 @@ def _train(args) -> int:
     for flag, value in robust_only.items():
         if value is not None and args.model != "robust":
             raise ValueError(f"{flag} applies to --model robust only")
-    asked = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate)) if value}
+    asked = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate),
+                                           ("precision", args.precision)) if value}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
-    policy = keras.mixed_precision.global_policy()
-    if args.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        with strategy.scope() if strategy else contextlib.nullcontext():
-            config, model, augment = _build(args, splits, asked)
-        train(model, splits.train, splits.validation, args.run_dir, config, overwrite=args.overwrite, augment=augment,
-              verbose=2)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        config, model, augment = _build(args, splits, asked)
+    train(model, splits.train, splits.validation, args.run_dir, config, overwrite=args.overwrite, augment=augment,
+          verbose=2)
     metrics = write_run_metrics(args.run_dir, dataset, splits, config)
     print(summary(metrics))
     return 0
@@ -280,7 +274,7 @@ def _build(args, splits: Splits, asked: dict):
     augment = None
     if args.model == "paper":
         config = TrainConfig(batch_size=args.batch_size, seed=args.seed, **asked)
-        model = build_paper_cnn(config.learning_rate)
+        model = build_paper_cnn(config.learning_rate, config.precision)
     elif args.model == "strong":
         recipe = {key: getattr(args, key) for key in ("dropout", "erasing", "crop", "interpolation", "conditions")
                   if getattr(args, key) is not None}

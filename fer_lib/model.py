@@ -6,11 +6,19 @@ from .dataset import EMOTIONS, IMAGE_SIZE
 PAPER_CNN_PARAMETERS = 702_887
 
 
-def build_paper_cnn(learning_rate: float = 1e-3):
+def build_paper_cnn(learning_rate: float = 1e-3, precision: str = "float32"):
     """3 x [Conv 3x3 same (32/64/128) -> BatchNorm -> ReLU -> MaxPool 2x2] -> Flatten -> Dense 132 -> Dense 7 softmax.
 
-    Compiled with Adam(learning_rate), categorical cross-entropy and accuracy; 702,887 parameters.
+    Compiled with Adam(learning_rate), categorical cross-entropy and accuracy; 702,887 parameters. `precision`: what
+    the layers compute in (training.PRECISIONS; weights and the softmax stay float32).
     """
+    from .training import precision_policy
+
+    with precision_policy(precision):
+        return _build(learning_rate)
+
+
+def _build(learning_rate: float):
     import keras
     from keras import layers
 
@@ -28,7 +36,7 @@ def build_paper_cnn(learning_rate: float = 1e-3):
             *blocks,
             layers.Flatten(name="flatten"),
             layers.Dense(132, activation="relu", name="dense"),
-            layers.Dense(len(EMOTIONS), activation="softmax", name="emotion"),
+            layers.Dense(len(EMOTIONS), activation="softmax", dtype="float32", name="emotion"),
         ],
         name="paper_cnn",
     )

@@ -17,7 +17,7 @@ from .training import BEST_FILE, METRICS_FILE, read_history
 
 # the recipe settings `train` takes
 TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "conditions",
-               "conditioned_share", "focus", "focus_weight", "seed")
+               "conditioned_share", "focus", "focus_weight", "precision", "seed")
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT = "strong_cnn"

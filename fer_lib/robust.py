@@ -15,6 +15,7 @@ import numpy as np
 from .conditions import CONDITIONS, random_conditions
 from .dataset import IMAGE_SIZE
 from .pretrained import unwrap
+from .training import check_precision, in_precision, precision_policy
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class RobustConfig:
     `conditioned_share`: the share of training faces put under a random condition and severity each epoch;
     `focus`: conditions drawn `focus_weight` times as often as the others (those that a draw with every
     condition alike left furthest from the goal of at most 3 points lost at severity 3).
-    SGD with Nesterov momentum, cosine decay from `learning_rate` to zero, decoupled weight decay."""
+    SGD with Nesterov momentum, cosine decay from `learning_rate` to zero, decoupled weight decay; the parent's
+    convolutions, dense layers and normalizations compute in `precision` (training.in_precision)."""
 
     parent: str = ""
     epochs: int = 8
@@ -35,6 +37,7 @@ class RobustConfig:
     focus: tuple[str, ...] = ("low_light", "glasses", "dark+angle", "glasses+angle")
     focus_weight: float = 2.0
     contrast_normalization: bool = True
+    precision: str = "float32"
     seed: int = 0
 
     model_name = "robust_cnn"  # not a field: how metrics.json names the model
@@ -54,6 +57,7 @@ class RobustConfig:
         unknown = sorted(set(self.focus) - set(CONDITIONS))
         if unknown:
             raise ValueError(f"RobustConfig.focus: unknown condition(s) {unknown}; choose from {', '.join(CONDITIONS)}")
+        check_precision(self)
 
     def condition_weights(self) -> dict:
         """random_conditions' `weights`: `focus_weight` for the focus conditions, 1 for the rest."""
@@ -69,16 +73,22 @@ def face_statistics(faces: np.ndarray) -> tuple[float, float]:
 def build_robust_cnn(parent, config: RobustConfig, train_faces: np.ndarray):
     """`parent`'s network behind the contrast normalization (when configured), compiled for fine-tuning on
     `train_faces` (their count sets the schedule, their statistics the normalization's target)."""
+    with precision_policy(config.precision):  # compiled under it: float16 gets Keras' loss scaling
+        return _build(parent, config, train_faces)
+
+
+def _build(parent, config: RobustConfig, train_faces: np.ndarray):
     import keras
     from keras import layers
 
-    network = unwrap(parent)
+    network = in_precision(unwrap(parent), config.precision)
     face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
     x = face
     if config.contrast_normalization:
         mean, std = face_statistics(train_faces)
-        x = layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5, center=False, scale=False, name="contrast")(x)
-        x = layers.Rescaling(std, offset=mean, name="typical_contrast")(x)
+        x = layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5, center=False, scale=False, dtype="float32",
+                                      name="contrast")(x)
+        x = layers.Rescaling(std, offset=mean, dtype="float32", name="typical_contrast")(x)
     model = keras.Model(face, network(x), name="robust_cnn")
     steps = config.epochs * math.ceil(len(train_faces) / config.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)

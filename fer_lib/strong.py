@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from .dataset import EMOTIONS, IMAGE_SIZE
+from .training import check_precision, precision_policy
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class StrongConfig:
     conditions: the share of training faces put under a random special condition (fer_lib.robust.condition_augmentation,
     with the robust fine-tuning's focus), for a network robust from the start; with it, a per-face contrast
     normalization (stock LayerNormalization over the face) sits between the augmentation and the first conv.
+    precision: what the convolutions, dense layers and normalizations compute in (training.PRECISIONS; the weights,
+    the augmentation, the softmax and the loss stay float32).
     """
 
     model_name = "strong_cnn"  # not a field: how metrics.json names the model
@@ -48,6 +51,7 @@ class StrongConfig:
     crop: int = 0
     erasing: float = 0.5
     conditions: float = 0.0
+    precision: str = "float32"
     seed: int = 0
 
     def __post_init__(self):
@@ -74,10 +78,16 @@ class StrongConfig:
                 raise ValueError(f"StrongConfig.{name} must lie in [0, 1), got {getattr(self, name)}")
         if not 0 <= self.conditions <= 1:
             raise ValueError(f"StrongConfig.conditions must lie in [0, 1], got {self.conditions}")
+        check_precision(self)
 
 
 def build_strong_cnn(config: StrongConfig = StrongConfig(), train_rows: int = 28_709):
     """The VGG-style CNN of `config`, compiled with its optimizer and schedule for `train_rows` training faces."""
+    with precision_policy(config.precision):
+        return _build(config, train_rows)
+
+
+def _build(config: StrongConfig, train_rows: int):
     import keras
     from keras import layers
 

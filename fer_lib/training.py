@@ -8,6 +8,7 @@ A run that is killed part-way resumes from its last finished epoch when started 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -21,6 +22,8 @@ from .dataset import EMOTIONS, Subset, one_hot
 
 MODEL_FILE, BEST_FILE, HISTORY_FILE, METRICS_FILE = "model.keras", "best.keras", "history.csv", "metrics.json"
 LOG_DIR, BACKUP_DIR = "logs", "backup"
+# a recipe's `precision` -> the Keras dtype policy it trains under: weights float32, compute in the named type
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 64
     learning_rate: float = 1e-3
+    precision: str = "float32"
     seed: int = 0
 
     def __post_init__(self):
@@ -40,6 +44,53 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a positive integer, got {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise ValueError(f"TrainConfig.learning_rate must be positive, got {self.learning_rate}")
+        check_precision(self)
+
+
+def check_precision(config) -> None:
+    """Refuse a recipe whose `precision` is not one of PRECISIONS."""
+    if config.precision not in PRECISIONS:
+        raise ValueError(f"{type(config).__name__}.precision must be one of {', '.join(PRECISIONS)}, "
+                         f"got {config.precision!r}")
+
+
+def in_precision(network, precision: str):
+    """A copy of a float32 `network` (same weights) whose convolutions, dense layers and normalizations compute in
+    `precision`; its input layers and softmax stay float32. `network` itself when `precision` is float32."""
+    import keras
+    from keras import layers
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "float32":
+        return network
+    computing = (layers.Conv2D, layers.BatchNormalization, layers.ReLU, layers.MaxPooling2D, layers.Flatten,
+                 layers.Dropout, layers.Dense)
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, computing) and config.get("activation") != "softmax":
+            config["dtype"] = PRECISIONS[precision]
+        return type(layer).from_config(config)
+
+    copy = keras.models.clone_model(network, clone_function=clone)
+    copy.set_weights(network.get_weights())
+    return copy
+
+
+@contextlib.contextmanager
+def precision_policy(precision: str):
+    """Keras' global dtype policy for `precision` (PRECISIONS) while the block builds a model; restored after it."""
+    import keras
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(PRECISIONS[precision])
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def set_seed(seed: int) -> None:
@@ -164,7 +215,9 @@ def _reuse(model, run_dir: Path, config, train_rows: int) -> pd.DataFrame:
     recorded = {"epochs": len(history)}
     if (run_dir / METRICS_FILE).is_file():
         metrics = json.loads((run_dir / METRICS_FILE).read_text())
-        recorded = {key: metrics["config"][key] for key in vars(config)} | {"train rows": metrics["dataset"]["rows"]["train"]}
+        defaults = json.loads(json.dumps(vars(type(config)())))  # a field added after the run was recorded: the run had its default
+        recorded = ({key: metrics["config"].get(key, defaults[key]) for key in vars(config)}
+                    | {"train rows": metrics["dataset"]["rows"]["train"]})
     wanted = json.loads(json.dumps(vars(config))) | {"train rows": train_rows}  # tuples as metrics.json has them
     differs = {key: (value, wanted[key]) for key, value in recorded.items() if value != wanted[key]}
     if differs:

@@ -88,6 +88,17 @@ def test_the_augmented_pipeline_is_reproducible(demo):
     assert batches[0].shape == clean.shape and not np.array_equal(batches[0], clean)
 
 
+def test_a_bfloat16_fine_tuning_computes_the_parents_network_in_bfloat16(parent, demo):
+    model = build_robust_cnn(parent, RobustConfig(precision="bfloat16"), demo.train.x)
+    network = unwrap(model)
+    assert network.get_layer("conv1_1").compute_dtype == "bfloat16" and network.get_layer("conv1_1").kernel.dtype == "float32"
+    assert network.get_layer("emotion").compute_dtype == model.get_layer("contrast").compute_dtype == "float32"
+    assert parent.get_layer("conv1_1").compute_dtype == "float32"  # the parent itself is left as it was
+    exact = build_robust_cnn(parent, RobustConfig(), demo.train.x)
+    faces = demo.test.x[:32]
+    np.testing.assert_allclose(predict_proba(model, faces), predict_proba(exact, faces), atol=0.05)
+
+
 def test_cli_fine_tunes_a_parent(parent, tmp_path, capsys):
     parent.save(tmp_path / "parent.keras")
     run = tmp_path / "run"
