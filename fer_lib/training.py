@@ -55,21 +55,25 @@ def check_precision(config) -> None:
 
 
 def in_precision(network, precision: str):
-    """A copy of a float32 `network` (same weights) whose convolutions, dense layers and normalizations compute in
-    `precision`; its input layers and softmax stay float32. `network` itself when `precision` is float32."""
+    """`network` with its convolutions, dense layers and normalizations computing in `precision` (its input layers
+    and softmax stay float32): a copy with the same weights, or `network` itself where they already do."""
     import keras
     from keras import layers
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision == "float32":
-        return network
     computing = (layers.Conv2D, layers.BatchNormalization, layers.ReLU, layers.MaxPooling2D, layers.Flatten,
                  layers.Dropout, layers.Dense)
 
+    def computes(layer) -> bool:
+        return isinstance(layer, computing) and layer.get_config().get("activation") != "softmax"
+
+    if all(layer.dtype_policy.name == PRECISIONS[precision] for layer in network.layers if computes(layer)):
+        return network
+
     def clone(layer):
         config = layer.get_config()
-        if isinstance(layer, computing) and config.get("activation") != "softmax":
+        if computes(layer):
             config["dtype"] = PRECISIONS[precision]
         return type(layer).from_config(config)
 

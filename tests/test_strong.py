@@ -178,6 +178,21 @@ def test_cli_bfloat16_computes_in_bfloat16_with_float32_weights_and_output(tmp_p
     assert json.loads((run / "metrics.json").read_text())["config"]["precision"] == "bfloat16"
 
 
+def test_a_bfloat16_network_computes_in_float32_again_with_the_same_weights(demo):
+    from fer_lib.evaluation import predict_proba
+    from fer_lib.training import in_precision
+
+    set_seed(0)
+    network = build_strong_cnn(StrongConfig(**vars(TINY) | {"precision": "bfloat16"}), 128)
+    exact = in_precision(network, "float32")
+    assert exact.get_layer("conv1_1").compute_dtype == "float32" and network.get_layer("conv1_1").compute_dtype == "bfloat16"
+    assert in_precision(exact, "float32") is exact
+    for mine, theirs in zip(exact.get_weights(), network.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    faces = demo.test.x[:32]
+    np.testing.assert_allclose(predict_proba(exact, faces), predict_proba(network, faces), atol=0.05)
+
+
 def test_cli_refuses_an_unknown_precision(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--model", "strong", "--precision", "float8", "--run-dir", str(tmp_path / "run")])
