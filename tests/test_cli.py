@@ -20,7 +20,8 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert main(["train", "--run-dir", str(run), "--epochs", "1", "--train-limit", "128"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["dataset"]["is_demo"] is True and metrics["dataset"]["rows"]["train"] == 128
-    assert metrics["config"] == {"epochs": 1, "batch_size": 64, "learning_rate": 0.001, "seed": 0, "model": "paper_cnn"}
+    assert metrics["config"] == {"epochs": 1, "batch_size": 64, "learning_rate": 0.001, "precision": "float32",
+                                 "seed": 0, "model": "paper_cnn"}
     assert metrics["final"]["test"]["n"] == metrics["dataset"]["rows"]["test"]
     assert 0.0 <= metrics["best"]["validation_accuracy"] <= 1.0
     assert "PublicTest accuracy" in capsys.readouterr().out
