@@ -1,4 +1,5 @@
-"""The README's numbers are the committed runs' and benchmarks' own, as the repo's commands print them."""
+"""The documents' numbers (README.md and the READMEs beside what they describe) are the committed runs' and
+benchmarks' own, as the repo's commands print them."""
 import json
 import re
 import sys
@@ -10,27 +11,29 @@ from fer_lib import pretrained, robustness
 from fer_lib.report import markdown_report
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+DOCUMENTS = sorted([*ROOT.glob("*.md"), *ROOT.glob("[!.]*/README.md")])
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import markdown_table  # noqa: E402
 
 KINDS = {"report": markdown_report, "bench": markdown_table, "robustness": robustness.markdown,
          "robustness-comparison": robustness.comparison_markdown, "model": pretrained.readme_summary}
-BLOCKS = re.findall(r"<!-- ([a-z-]+): (\S+) -->\n(.*?)\n<!-- end \1 -->", README, flags=re.S)
+BLOCKS = [(document.relative_to(ROOT).as_posix(), *block) for document in DOCUMENTS
+          for block in re.findall(r"<!-- ([a-z-]+): (\S+) -->\n(.*?)\n<!-- end \1 -->", document.read_text(), flags=re.S)]
 
 
-def test_the_readme_shows_the_real_run_and_the_benchmarks():
-    assert {kind for kind, _, _ in BLOCKS} == set(KINDS)
+def test_the_documents_show_the_real_run_and_the_benchmarks():
+    assert {kind for _, kind, _, _ in BLOCKS} == set(KINDS)
 
 
-@pytest.mark.parametrize("kind, source, shown", BLOCKS, ids=[source for _, source, _ in BLOCKS])
-def test_blocks_match_their_json(kind, source, shown):
+@pytest.mark.parametrize("document, kind, source, shown", BLOCKS,
+                         ids=[f"{document}:{source}" for document, _, source, _ in BLOCKS])
+def test_blocks_match_their_json(document, kind, source, shown):
     """A block's source is a JSON file, or FILE#KEY/KEY for a part of one."""
     file, _, keys = source.partition("#")
     data = json.loads((ROOT / file).read_text())
     for key in filter(None, keys.split("/")):
         data = data[key]
-    assert shown.strip() == KINDS[kind](data).strip(), f"README.md is stale for {source}"
+    assert shown.strip() == KINDS[kind](data).strip(), f"{document} is stale for {source}"
 
 
 def test_the_committed_run_is_the_real_fer2013():
