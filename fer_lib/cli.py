@@ -13,7 +13,8 @@ from .report import markdown_report, summary, write_run_metrics
 from .training import METRICS_FILE, PRECISIONS
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
-MODEL_HELP = "a .keras model, e.g. runs/paper_cnn/best.keras (default: the shipped model, fer_lib.load_pretrained())"
+MODEL_HELP = ("a shipped model's name (strong_cnn, robust_cnn) or a .keras file, e.g. runs/paper_cnn/best.keras "
+              "(default: strong_cnn)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,23 +200,17 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _model(path: str | None):
-    """The .keras model at `path` (uncompiled), or the shipped one when None."""
-    import keras
+def _model(spec: str | None):
+    """The model that --model names (pretrained.load_model), uncompiled."""
+    from .pretrained import load_model
 
-    from .pretrained import load_pretrained
-
-    if path is None:
-        return load_pretrained()
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no such model file")
-    return keras.models.load_model(path, compile=False)
+    return load_model(spec)
 
 
-def _model_name(path: str | None) -> str:
+def _model_name(spec: str | None) -> str:
     from .pretrained import DEFAULT
 
-    return path or f"fer_lib.load_pretrained({DEFAULT!r})"
+    return spec or DEFAULT
 
 
 def _load(args) -> FERDataset:

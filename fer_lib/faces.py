@@ -54,14 +54,16 @@ class ImageError(ValueError):
     """An image that cannot be used; the message says why."""
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Any image array as uint8 grayscale (H, W): gray, RGB, RGBA (alpha dropped), 16-bit or float in [0, 1]."""
+def to_gray(image: np.ndarray, bgr: bool = False) -> np.ndarray:
+    """Any image array as uint8 grayscale (H, W): gray, RGB, RGBA (alpha dropped), 16-bit or float in [0, 1].
+    `bgr`: its colour channels are blue, green, red, as OpenCV's `cv2.imread` and video frames give them."""
     image = np.asarray(image)
     dtype = image.dtype
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     elif image.ndim == 3 and image.shape[2] in (3, 4):
-        image = image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as OpenCV
+        channels = image[..., 2::-1] if bgr else image[..., :3]
+        image = channels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as OpenCV
     if image.ndim != 2:
         raise ImageError(f"expected a gray (H, W), RGB or RGBA (H, W, 3|4) image, got shape {image.shape}")
     if image.size == 0:

@@ -27,19 +27,68 @@ CSV_FILE, JSON_FILE, ANNOTATED_DIR = "predictions.csv", "predictions.json", "ann
 
 
 class EmotionReader:
-    """Faces and their emotion probabilities in one image: `reader(image)` -> (boxes (N, 4), probabilities (N, 7))."""
+    """Faces and their emotion probabilities in one image: `reader(image)` -> (boxes (N, 4), probabilities (N, 7)).
 
-    def __init__(self, model, detector: FaceDetector | None = None, framing=FER_FRAMING):
-        self.model, self.detector, self.framing = model, detector or FaceDetector(), framing
+    `model`: a shipped model's name, a .keras file or a Keras model (default: the shipped strong_cnn)."""
 
-    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __init__(self, model=None, detector: FaceDetector | None = None, framing=FER_FRAMING):
+        from .pretrained import load_model
+
+        self.model, self.detector, self.framing = load_model(model), detector or FaceDetector(), framing
+
+    def __call__(self, image: np.ndarray, bgr: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """`image`: an array (gray, RGB or RGBA; `bgr=True` for OpenCV's blue-green-red order)."""
         from .evaluation import predict_proba
 
-        gray = to_gray(image)
+        gray = to_gray(image, bgr)
         boxes = self.detector(gray)
         if len(boxes) == 0:
             return boxes, np.zeros((0, len(EMOTIONS)), np.float32)
         return boxes, predict_proba(self.model, crop_faces(gray, boxes, self.framing), batch_size=len(boxes))
+
+
+def detect_emotions(image, model=None, *, bgr: bool = False) -> list[dict]:
+    """Every face in `image` with its emotions, largest face first: one dict per face with `box` [x, y, width,
+    height] in pixels, `emotions` (the seven probabilities by name), `emotion` (the likeliest) and its `probability`.
+
+    `image`: a file's path, a PIL image or an array (gray, RGB or RGBA; `bgr=True` for an array in OpenCV's
+    blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: strong_cnn), a .keras
+    file or a Keras model; a shipped model is loaded once and kept for the next call."""
+    boxes, probabilities = _reader(model)(as_array(image), bgr)
+    return [{"box": [int(v) for v in box], "emotions": {name: float(p) for name, p in zip(EMOTIONS, face)},
+             "emotion": EMOTIONS[int(np.argmax(face))], "probability": float(np.max(face))}
+            for box, face in zip(boxes, probabilities)]
+
+
+def top_emotion(image, model=None, *, bgr: bool = False) -> tuple[str, float] | tuple[None, None]:
+    """The largest face's likeliest emotion and its probability, e.g. ("happy", 0.93); (None, None) without a face.
+    Arguments as for `detect_emotions`."""
+    faces = detect_emotions(image, model, bgr=bgr)
+    return (faces[0]["emotion"], faces[0]["probability"]) if faces else (None, None)
+
+
+_READERS: dict[str, EmotionReader] = {}
+
+
+def _reader(model) -> EmotionReader:
+    """An EmotionReader for `model`; those of shipped models (by name, or None) are made once."""
+    from .pretrained import DEFAULT, available
+
+    if model is not None and not (isinstance(model, str) and model in available()):
+        return EmotionReader(model)
+    name = model or DEFAULT
+    if name not in _READERS:
+        _READERS[name] = EmotionReader(name)
+    return _READERS[name]
+
+
+def as_array(image) -> np.ndarray:
+    """A path (read as `read_image` does), a PIL image or an array, as an array."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
+    if hasattr(image, "getbands"):  # a PIL image
+        return _pil_array(image)
+    return np.asarray(image)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -54,17 +103,22 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             if image.width * image.height > MAX_PIXELS:
                 raise ImageError(f"too large: {image.width} x {image.height} pixels (the limit is {MAX_PIXELS:,})")
             image.load()
-            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-                return np.asarray(image).astype(np.uint16 if image.mode != "I" else np.int64)
-            if image.mode not in ("L", "RGB", "RGBA"):
-                image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
-            return np.asarray(image)
+            return _pil_array(image)
     except UnidentifiedImageError:
         raise ImageError("not an image (unknown or unsupported format)") from None
     except Image.DecompressionBombError as error:
         raise ImageError(f"too large: {error}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"corrupted or truncated image: {error}") from None
+
+
+def _pil_array(image) -> np.ndarray:
+    """A loaded PIL image as an array: gray, RGB or RGBA (other modes converted to one of them); 16-bit kept."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.asarray(image).astype(np.uint16 if image.mode != "I" else np.int64)
+    if image.mode not in ("L", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+    return np.asarray(image)
 
 
 def video_frames(source, fps: float = 1.0, max_seconds: float | None = None):
@@ -119,13 +173,16 @@ def expand(paths) -> list[Path]:
     return found
 
 
-def predict(paths, model, output_dir, *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
+def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
             annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, log=print) -> Outcome:
     """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json,
-    annotated copies and, per video, a timeline plot into `output_dir`. Video frames are searched for faces
-    at `video_detect_side` pixels (longest side); photos at faces.PHOTO_MAX_SIDE."""
+    annotated copies and, per video, a timeline plot into `output_dir`. `model`: as for EmotionReader. Video frames
+    are searched for faces at `video_detect_side` pixels (longest side); photos at faces.PHOTO_MAX_SIDE."""
+    from .pretrained import load_model
+
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    model = load_model(model)
     photos, videos = EmotionReader(model), EmotionReader(model, FaceDetector.for_video(video_detect_side))
     outcome, taken = Outcome(), set()
     sources = [*expand(paths), *([camera] if camera is not None else [])]

@@ -46,6 +46,23 @@ def load_pretrained(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR):
     return keras.models.load_model(pretrained_path(name, models_dir), compile=False)
 
 
+def load_model(model=None, models_dir: str | Path = MODELS_DIR):
+    """A model to classify with: None gives the default shipped one (DEFAULT), a name one of the shipped models
+    (`available()`), a path a .keras file; a Keras model is returned as it is."""
+    import keras
+
+    if model is None:
+        return load_pretrained(DEFAULT, models_dir)
+    if not isinstance(model, (str, Path)):
+        return model
+    if Path(model).is_file():
+        return keras.models.load_model(model, compile=False)
+    if str(model) in available(models_dir):
+        return load_pretrained(str(model), models_dir)
+    raise FileNotFoundError(f"{model}: neither a shipped model ({', '.join(available(models_dir)) or 'none'}) "
+                            "nor a .keras file")
+
+
 def model_card(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR) -> dict:
     """The numbers of shipped model `name` (NAME.json): data, recipe, accuracy, confusion, size, latency."""
     pretrained_path(name, models_dir)

@@ -41,7 +41,8 @@ def test_train_then_evaluate(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["evaluate", "--model", "missing.keras"], "missing.keras: no such model file"),
+    (["evaluate", "--model", "missing.keras"],
+     "missing.keras: neither a shipped model (robust_cnn, strong_cnn) nor a .keras file"),
     (["info", "--data", "nowhere.csv"], "nowhere.csv: no such file or folder"),
 ])
 def test_errors_are_one_line(argv, message, capsys):

@@ -16,7 +16,7 @@ def detector():
     return FaceDetector()
 
 
-def test_to_gray_handles_rgb_rgba_16_bit_and_float():
+def test_to_gray_handles_rgb_bgr_rgba_16_bit_and_float():
     rgb = skdata.astronaut()
     gray = to_gray(rgb)
     assert gray.dtype == np.uint8 and gray.shape == rgb.shape[:2]
@@ -25,6 +25,10 @@ def test_to_gray_handles_rgb_rgba_16_bit_and_float():
     np.testing.assert_array_equal(to_gray(gray.astype(np.uint16) * 257), gray)
     np.testing.assert_array_equal(to_gray(gray / 255.0), gray)
     np.testing.assert_array_equal(to_gray(gray[..., None]), gray)
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)  # what cv2.imread gives
+    np.testing.assert_array_equal(to_gray(bgr, bgr=True), gray)
+    np.testing.assert_array_equal(to_gray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA), bgr=True), gray)
+    assert np.abs(to_gray(bgr).astype(int) - gray).max() > 20  # read as RGB, a BGR image's gray is wrong
 
 
 @pytest.mark.parametrize("bad, message", [(np.zeros((4, 4, 2), np.uint8), "got shape (4, 4, 2)"),

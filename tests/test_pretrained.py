@@ -9,6 +9,7 @@ pytest.importorskip("tensorflow")
 
 from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
+from fer_lib.dataset import EMOTIONS  # noqa: E402
 from fer_lib.evaluation import evaluate, predict_proba  # noqa: E402
 from fer_lib.pretrained import (  # noqa: E402
     DEFAULT, MODELS_DIR, SMOOTHING_SIGMAS, available, card_markdown, crop_margin, inference_label, inference_model,
@@ -46,12 +47,45 @@ def test_unknown_model_names_what_is_shipped():
         load_pretrained("nope")
 
 
-def test_the_shipped_model_reads_a_photograph():
+def test_detect_emotions_reads_a_photograph_as_a_path_a_pil_image_or_an_array(tmp_path):
     skdata = pytest.importorskip("skimage.data")
-    from fer_lib.predict import EmotionReader
+    import pandas as pd
+    from PIL import Image
 
-    boxes, probabilities = EmotionReader(load_pretrained())(skdata.astronaut())
-    assert len(boxes) == 1 and probabilities[0].argmax() == 3  # the astronaut smiles: happy
+    import fer_lib
+
+    astronaut = skdata.astronaut()
+    Image.fromarray(astronaut).save(tmp_path / "astronaut.png")
+    faces = fer_lib.detect_emotions(astronaut)
+    assert len(faces) == 1 and faces[0]["emotion"] == "happy"  # the astronaut smiles
+    assert list(faces[0]["emotions"]) == list(EMOTIONS)
+    assert sum(faces[0]["emotions"].values()) == pytest.approx(1, abs=1e-5)
+    assert faces[0]["probability"] == max(faces[0]["emotions"].values()) and len(faces[0]["box"]) == 4
+    assert fer_lib.detect_emotions(tmp_path / "astronaut.png") == faces
+    assert fer_lib.detect_emotions(Image.open(tmp_path / "astronaut.png")) == faces
+    assert fer_lib.detect_emotions(astronaut[..., ::-1], bgr=True) == faces  # cv2.imread's channel order
+    assert fer_lib.detect_emotions(astronaut, model=load_pretrained()) == faces
+    assert fer_lib.top_emotion(astronaut) == ("happy", faces[0]["probability"])
+    assert fer_lib.top_emotion(skdata.coffee()) == (None, None)
+
+    assert main(["predict", str(tmp_path / "astronaut.png"), "--output", str(tmp_path / "out"), "--no-annotate"]) == 0
+    row = pd.read_csv(tmp_path / "out" / "predictions.csv").iloc[0]
+    assert [row.x, row.y, row.width, row.height] == faces[0]["box"] and row.emotion == "happy"
+    assert [row[name] for name in EMOTIONS] == [round(p, 4) for p in faces[0]["emotions"].values()]
+
+
+def test_models_are_named_or_given_by_path(tmp_path, capsys):
+    skdata = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    Image.fromarray(skdata.astronaut()).save(tmp_path / "astronaut.png")
+    outputs = {"robust_cnn": tmp_path / "by_name", str(pretrained_path("robust_cnn")): tmp_path / "by_path"}
+    for model, output in outputs.items():
+        assert main(["predict", str(tmp_path / "astronaut.png"), "--model", model, "--output", str(output),
+                     "--no-annotate"]) == 0
+    assert (tmp_path / "by_name/predictions.csv").read_text() == (tmp_path / "by_path/predictions.csv").read_text()
+    assert main(["predict", str(tmp_path / "astronaut.png"), "--model", "nope"]) == 2
+    assert "nope: neither a shipped model (robust_cnn, strong_cnn) nor a .keras file" in capsys.readouterr().err
 
 
 @pytest.mark.fer2013
