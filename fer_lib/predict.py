@@ -264,17 +264,24 @@ def _rows(name, frame, timestamp, boxes, probabilities) -> list[dict]:
 
 
 def draw(image: np.ndarray, boxes, probabilities) -> np.ndarray:
-    """An RGB copy of `image` with each face's box and its top emotion and probability."""
+    """An RGB copy of `image` with each face's box and its top emotion and probability, on a dark band; the text and
+    the lines grow with the face and the image (at least 2.5% of the image's longer side, 15% of the face's width)."""
     import cv2
 
     canvas = np.ascontiguousarray(np.stack([to_gray(image)] * 3, axis=-1) if image.ndim == 2 or image.dtype != np.uint8
                                   else image[..., :3].copy())
-    thickness = max(1, round(max(canvas.shape[:2]) / 400))
-    for (x, y, w, h), p in zip(boxes, probabilities):
-        cv2.rectangle(canvas, (int(x), int(y)), (int(x + w), int(y + h)), (0, 255, 0), thickness)
+    side, font, green = max(canvas.shape[:2]), cv2.FONT_HERSHEY_SIMPLEX, (0, 255, 0)
+    for (x, y, w, h), p in zip(np.asarray(boxes, int), probabilities):
+        text_height = max(12, round(0.025 * side), round(0.15 * w))
+        thickness = max(1, round(text_height / 12))
+        scale = cv2.getFontScaleFromHeight(font, text_height, thickness)
         label = f"{EMOTIONS[int(np.argmax(p))]} {float(np.max(p)):.2f}"
-        cv2.putText(canvas, label, (int(x), max(12, int(y) - 4 * thickness)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.4 * thickness, (0, 255, 0), thickness, cv2.LINE_AA)
+        (width, height), baseline = cv2.getTextSize(label, font, scale, thickness)
+        cv2.rectangle(canvas, (x, y), (x + w, y + h), green, thickness)
+        band = 2 * thickness + height + baseline
+        top = y - band if y >= band else y  # above the box, or inside its top where the image ends
+        cv2.rectangle(canvas, (x, top), (x + width + 2 * thickness, top + band), (0, 0, 0), cv2.FILLED)
+        cv2.putText(canvas, label, (x + thickness, top + thickness + height), font, scale, green, thickness, cv2.LINE_AA)
     return canvas
 
 

@@ -14,7 +14,7 @@ from PIL import Image  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.dataset import EMOTIONS  # noqa: E402
 from fer_lib.model import build_paper_cnn  # noqa: E402
-from fer_lib.predict import EmotionReader, predict, video_frames  # noqa: E402
+from fer_lib.predict import EmotionReader, draw, predict, video_frames  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
 
 
@@ -45,6 +45,14 @@ def test_reader_returns_boxes_inside_and_probabilities_summing_to_one(model):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     boxes, probabilities = EmotionReader(model)(skdata.coffee())
     assert boxes.shape == (0, 4) and probabilities.shape == (0, 7)
+
+
+@pytest.mark.parametrize("side, box, least", [(512, (180, 80, 95, 95), 16), (512, (180, 120, 300, 300), 50),
+                                              (2048, (600, 500, 200, 200), 55), (512, (10, 0, 60, 60), 16)])
+def test_labels_grow_with_the_face_and_the_image(side, box, least):
+    canvas = draw(np.full((side, side, 3), 255, np.uint8), [box], np.eye(7)[[3]])
+    band = np.where((canvas == 0).all(axis=2).any(axis=1))[0]  # the label's black band
+    assert least <= len(band) == band.max() - band.min() + 1 < 2 * least
 
 
 def test_video_is_sampled_at_the_asked_rate(media):
