@@ -388,30 +388,36 @@ def _framing(args) -> int:
 
 
 def _export(args) -> int:
-    from .export import CALIBRATION_FACES, MAX_ACCURACY_DROP, compare, export, write_report
+    from .export import CALIBRATION_FACES, checks, compare, export, write_report
 
     model = _model(args.model)
     dataset = _load(args)
     splits = dataset.split()
     if len(splits.train) == 0 or len(splits.test) == 0:
         raise DataError(f"{dataset.source}: export needs Training rows (calibration) and PublicTest rows (the check)")
+    if dataset.is_demo:
+        print("warning: no FER2013, so the exports' accuracy cannot be checked on real faces: int8 is calibrated on "
+              "the DEMO dataset's synthetic faces, and each export is compared with the Keras model on them instead",
+              file=sys.stderr)
     paths = export(model, args.output, splits.train.x[:CALIBRATION_FACES])
     numbers = compare(model, paths, splits.test) | {"model": _model_name(args.model), "source": dataset.source,
                                                     "is_demo": dataset.is_demo, "usage": "PublicTest"}
+    numbers["checks"] = checks(numbers, dataset.is_demo)
     report = write_report(numbers, args.output)
     print(f"PublicTest ({numbers['faces']} faces{', DEMO dataset' if dataset.is_demo else ''}): "
           f"Keras {numbers['keras']['accuracy']:.4f}")
-    worst = 0.0
     for name, path in paths.items():
         row = numbers[name]
-        worst = max(worst, -row["difference"])
         print(f"  {name:15s} {row['accuracy']:.4f} ({row['difference'] * 100:+.2f} points, agrees on "
               f"{row['agreement_with_keras']:.1%}), {row['bytes'] / 1e6:.2f} MB  {path}")
+    for check in numbers["checks"]:
+        verdict = {True: "passed", False: "FAILED", None: "not checked"}[check["passed"]]
+        print(f"  {check['export']:15s} {verdict}: {check['check']}")
     print(f"written: {report}")
-    if worst > MAX_ACCURACY_DROP:
-        print(f"error: an export loses {worst * 100:.2f} points (more than {MAX_ACCURACY_DROP * 100:.1f})", file=sys.stderr)
-        return 1
-    return 0
+    failed = [check for check in numbers["checks"] if check["passed"] is False]
+    for check in failed:
+        print(f"error: {check['export']} fails its check: {check['check']}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _robustness(args) -> int:
