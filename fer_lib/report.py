@@ -115,3 +115,26 @@ def markdown_report(metrics: dict) -> str:
         f"on PublicTest (final model), and training accuracy ends at {metrics['last_epoch']['train_accuracy']:.3f}.",
     ]
     return "\n".join(lines)
+
+
+def results_table(metrics: dict) -> str:
+    """The README's results: the paper's claim, its CNN as measured here (`metrics`: the committed FER2013 run) and
+    each shipped model (from its card), on PublicTest and PrivateTest."""
+    from .model import PAPER_CNN_PARAMETERS
+    from .pretrained import available, model_card
+
+    final, best = metrics["final"], metrics["best"]
+    lines = [
+        "| | PublicTest (test) | PrivateTest (validation) | parameters |",
+        "|---|---|---|---|",
+        "| the paper's claim | every emotion 76%-100% (no test-set figure) | | |",
+        f"| the paper's CNN, measured: last epoch (the paper's protocol) | {final['test']['accuracy']:.1%} | "
+        f"{final['validation_accuracy']:.1%} | {PAPER_CNN_PARAMETERS:,} |",
+        f"| the paper's CNN, best epoch by PrivateTest ({best['epoch']}) | {best['test']['accuracy']:.1%} | "
+        f"{best['validation_accuracy']:.1%} | {PAPER_CNN_PARAMETERS:,} |",
+    ]
+    for name in available():
+        card = model_card(name)
+        lines.append(f"| `{name}`, shipped (with {card['test_time']['chosen']}) | **{card['test']['accuracy']:.1%}** | "
+                     f"{card['validation_accuracy']:.1%} | {card['parameters']:,} |")
+    return "\n".join(lines)

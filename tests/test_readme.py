@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fer_lib import pretrained, robustness
-from fer_lib.report import markdown_report
+from fer_lib.report import markdown_report, results_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = sorted([*ROOT.glob("*.md"), *ROOT.glob("[!.]*/README.md")])
@@ -16,7 +16,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import markdown_table  # noqa: E402
 
 KINDS = {"report": markdown_report, "bench": markdown_table, "robustness": robustness.markdown,
-         "robustness-comparison": robustness.comparison_markdown, "model": pretrained.readme_summary}
+         "robustness-comparison": robustness.comparison_markdown, "model": pretrained.readme_summary,
+         "summary": results_table}
 BLOCKS = [(document.relative_to(ROOT).as_posix(), *block) for document in DOCUMENTS
           for block in re.findall(r"<!-- ([a-z-]+): (\S+) -->\n(.*?)\n<!-- end \1 -->", document.read_text(), flags=re.S)]
 
@@ -41,3 +42,16 @@ def test_the_committed_run_is_the_real_fer2013():
     assert metrics["dataset"]["is_demo"] is False
     assert metrics["dataset"]["rows"] == {"train": 28709, "validation": 3589, "test": 3589}
     assert metrics["config"] == {"epochs": 20, "batch_size": 64, "learning_rate": 0.001, "seed": 0, "model": "paper_cnn"}
+
+
+def test_the_readme_is_short():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+
+
+def test_the_readmes_python_example_prints_what_it_shows(capsys):
+    """The first ```python block of the README, run as it is, prints the ```text block after it."""
+    pytest.importorskip("skimage")
+    readme = (ROOT / "README.md").read_text()
+    code, shown = re.search(r"```python\n(.*?)```\n\n```text\n(.*?)```", readme, flags=re.S).groups()
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown
