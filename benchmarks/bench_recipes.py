@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
-from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
+from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import make_dataset, set_seed  # noqa: E402
 
 TRAINING_FACES = 28_709

@@ -21,8 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
-from fer_lib.pretrained import smoothing_matrix  # noqa: E402
-from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
+from fer_lib.inference import smoothing_matrix  # noqa: E402
+from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
 
 SIGMAS = np.round(np.arange(0.05, 1.55, 0.05), 2)

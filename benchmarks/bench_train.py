@@ -6,7 +6,7 @@ Baselines (the first row of each task): for the paper's CNN, Keras' model.fit(fl
 batch_size=64); for the strong recipe, its float32 training as `train --model strong` ran it before `--precision`
 (fer_lib's tf.data pipeline, augmentation inside the model); for prediction, model.predict(float32 array).
 fer_lib's rows use its tf.data pipeline (uint8 faces gathered per batch, normalized in-graph) and
-evaluation.predict_proba, with the network computing in float32 or bfloat16 (`train --precision`). Training speed is
+inference.predict_proba, with the network computing in float32 or bfloat16 (`train --precision`). Training speed is
 the median step time over every round's epoch, leaving out each epoch's first step (the pipeline's start-up, which
 now and then takes seconds); prediction times whole passes. Each round measures every method once, one after
 another, after a warm-up; the table gives images/s, its ratio to the task's baseline and the spread over rounds.
@@ -26,9 +26,9 @@ import numpy as np  # noqa: E402
 from common import report  # noqa: E402
 
 from fer_lib import load_fer2013, normalize, one_hot  # noqa: E402
-from fer_lib.evaluation import predict_proba  # noqa: E402
-from fer_lib.model import build_paper_cnn  # noqa: E402
-from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
+from fer_lib.inference import predict_proba  # noqa: E402
+from fer_lib.paper_cnn import build_paper_cnn  # noqa: E402
+from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import make_dataset, set_seed  # noqa: E402
 
 BATCH = 64

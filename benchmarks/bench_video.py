@@ -26,7 +26,7 @@ from skimage import data as skdata  # noqa: E402
 
 from common import report  # noqa: E402
 
-from fer_lib.evaluation import predict_proba  # noqa: E402
+from fer_lib.inference import predict_proba  # noqa: E402
 from fer_lib.export import TFLiteModel, export  # noqa: E402
 from fer_lib.faces import FaceDetector  # noqa: E402
 from fer_lib.predict import EmotionReader, video_frames  # noqa: E402

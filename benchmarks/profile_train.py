@@ -49,7 +49,7 @@ def child(steps: int, precision: str) -> None:
     import numpy as np
 
     from fer_lib.dataset import Subset
-    from fer_lib.strong import StrongConfig, build_strong_cnn
+    from fer_lib.strong_cnn import StrongConfig, build_strong_cnn
     from fer_lib.training import make_dataset, set_seed
 
     set_seed(0)

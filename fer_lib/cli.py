@@ -43,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the paper's CNN (or the stronger one), then evaluate it on PublicTest")
     data_options(train)
     train.add_argument("--model", choices=("paper", "strong", "robust"), default="paper",
-                       help="paper: the paper's CNN and recipe; strong: fer_lib.strong's VGG-style CNN and recipe; "
-                            "robust: --parent fine-tuned with the special conditions (fer_lib.robust) "
+                       help="paper: the paper's CNN and recipe; strong: fer_lib.strong_cnn's VGG-style CNN and recipe; "
+                            "robust: --parent fine-tuned with the special conditions (fer_lib.robust_cnn) "
                             "(default: %(default)s)")
     train.add_argument("--parent", metavar="MODEL", help="robust only: the .keras model to fine-tune "
                        "(default: the shipped strong_cnn)")
@@ -165,7 +165,7 @@ def test_time_options(parser: argparse.ArgumentParser) -> None:
 
 def _with_test_time(model, args):
     """`model` behind the test-time options that `args` asks for (test_time_options), and their label."""
-    from .pretrained import inference_label, inference_model
+    from .inference import inference_label, inference_model
 
     if args.blur or args.flip or args.corners:
         model = inference_model(model, args.flip, args.blur, args.corners)
@@ -227,6 +227,7 @@ def _info(args) -> int:
 
 
 def _train(args) -> int:
+    from .recipes import build_recipe
     from .training import distribution_strategy, set_seed, train
 
     dataset = _load(args)
@@ -235,23 +236,13 @@ def _train(args) -> int:
     for name, subset in vars(splits).items():
         if len(subset) == 0:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
-    strong_only = {"--dropout": args.dropout is not None,
-                   "--erasing": args.erasing is not None, "--crop": args.crop is not None,
-                   "--interpolation": args.interpolation is not None, "--conditions": args.conditions is not None}
-    for flag, given in strong_only.items():
-        if given and args.model != "strong":
-            raise ValueError(f"{flag} applies to --model strong only")
-    robust_only = {"--parent": args.parent, "--conditioned-share": args.conditioned_share, "--focus": args.focus,
-                   "--focus-weight": args.focus_weight}
-    for flag, value in robust_only.items():
-        if value is not None and args.model != "robust":
-            raise ValueError(f"{flag} applies to --model robust only")
-    asked = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate),
-                                           ("precision", args.precision)) if value}
+    settings = {key: getattr(args, key) for key in ("epochs", "batch_size", "learning_rate", "precision", "seed",
+                                                    "dropout", "erasing", "crop", "interpolation", "conditions",
+                                                    "conditioned_share", "focus", "focus_weight")}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
     with strategy.scope() if strategy else contextlib.nullcontext():
-        config, model, augment = _build(args, splits, asked)
+        config, model, augment = build_recipe(args.model, splits.train.x, args.parent, **settings)
     train(model, splits.train, splits.validation, args.run_dir, config, overwrite=args.overwrite, augment=augment,
           verbose=2)
     metrics = write_run_metrics(args.run_dir, dataset, splits, config)
@@ -259,51 +250,14 @@ def _train(args) -> int:
     return 0
 
 
-def _build(args, splits: Splits, asked: dict):
-    """The recipe, the compiled model and the training augmentation (or None) that `train --model` asks for."""
-    from .model import build_paper_cnn
-    from .robust import RobustConfig, build_robust_cnn, condition_augmentation
-    from .strong import StrongConfig, build_strong_cnn
-    from .training import TrainConfig
-
-    augment = None
-    if args.model == "paper":
-        config = TrainConfig(batch_size=args.batch_size, seed=args.seed, **asked)
-        model = build_paper_cnn(config.learning_rate, config.precision)
-    elif args.model == "strong":
-        recipe = {key: getattr(args, key) for key in ("dropout", "erasing", "crop", "interpolation", "conditions")
-                  if getattr(args, key) is not None}
-        config = StrongConfig(batch_size=args.batch_size, seed=args.seed, **asked, **recipe)
-        model = build_strong_cnn(config, len(splits.train))
-        if config.conditions:
-            augment = condition_augmentation(config.conditions, config.seed, RobustConfig().condition_weights())
-    else:
-        import keras
-
-        from .loading import PROJECT_ROOT
-        from .pretrained import pretrained_path
-
-        parent = Path(args.parent or pretrained_path("strong_cnn")).resolve()
-        if not parent.is_file():
-            raise FileNotFoundError(f"{args.parent}: no such model file (--parent)")
-        recipe = {key: getattr(args, key) for key in ("conditioned_share", "focus_weight") if getattr(args, key) is not None}
-        if args.focus is not None:
-            recipe["focus"] = tuple(args.focus)
-        config = RobustConfig(parent=str(_within(parent, PROJECT_ROOT)), batch_size=args.batch_size, seed=args.seed,
-                              **asked, **recipe)
-        model = build_robust_cnn(keras.models.load_model(parent, compile=False), config, splits.train.x)
-        augment = condition_augmentation(config.conditioned_share, config.seed, config.condition_weights())
-    return config, model, augment
-
-
 def _notebooks(args) -> int:
-    from .loading import DEMO, DEMO_NOTICE, PROJECT_ROOT
+    from .loading import DEMO, DEMO_NOTICE, relative_to_project
     from .series import NotebookFailed, run_series, uses_demo
 
     # The kernels run in notebooks/: hand them absolute paths, or paths relative to the project (see project_path).
     run_dir = Path(args.run_dir).resolve()
     data = args.data if args.data in (None, DEMO) else str(Path(args.data).expanduser().resolve())
-    parameters = {"DATA": data, "RUN_DIR": str(_within(run_dir, PROJECT_ROOT)), "EPOCHS": args.epochs,
+    parameters = {"DATA": data, "RUN_DIR": str(relative_to_project(run_dir)), "EPOCHS": args.epochs,
                   "SEED": args.seed, "ROW_LIMIT": args.row_limit, "OVERWRITE": args.overwrite,
                   "SHOW_FACES": not args.hide_faces}
     notice = None
@@ -321,14 +275,6 @@ def _notebooks(args) -> int:
     if notice:
         print(notice, file=sys.stderr)
     return 0
-
-
-def _within(path: Path, root: Path) -> Path:
-    """`path` relative to `root` when it lies inside it, else as it is."""
-    try:
-        return path.relative_to(root.resolve())
-    except ValueError:
-        return path
 
 
 def _report(args) -> int:
@@ -449,7 +395,8 @@ def _robustness(args) -> int:
 
 
 def _ship(args) -> int:
-    from .pretrained import MODELS_DIR, ship
+    from .pretrained import MODELS_DIR
+    from .shipping import ship
 
     dataset = _load(args)
     card = ship(args.run_dir, dataset, args.name, args.models_dir or MODELS_DIR)

@@ -1,16 +1,12 @@
 """Test-set numbers: accuracy, per-class recall (the paper's per-emotion accuracy) and precision, confusion matrix."""
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .dataset import EMOTIONS, Subset
-
-PREDICT_BATCH = 64
-
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -58,32 +54,8 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> Evaluation:
     return Evaluation(accuracy=float(hits.sum() / len(y_true)), per_class=per_class, confusion=frame)
 
 
-def predict_proba(model, faces: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-    """Class probabilities (N, 7) for uint8 faces (N, 48, 48), normalized in-graph batch by batch."""
-    faces = np.asarray(faces)
-    if faces.ndim != 3 or faces.shape[1:] != (48, 48) or faces.dtype != np.uint8:
-        raise ValueError(f"predict_proba: expected uint8 faces shaped (N, 48, 48), got {faces.dtype} {faces.shape}")
-    forward = _compiled_forward(model)
-    batches = [forward(faces[i : i + batch_size]).numpy() for i in range(0, len(faces), batch_size)]
-    return np.concatenate(batches) if batches else np.zeros((0, len(EMOTIONS)), np.float32)
-
-
-_FORWARD = weakref.WeakKeyDictionary()
-
-
-def _compiled_forward(model):
-    """The model's inference pass on uint8 faces as one traced graph, built once per model."""
-    import tensorflow as tf
-
-    if model not in _FORWARD:
-        @tf.function(input_signature=[tf.TensorSpec([None, 48, 48], tf.uint8)])
-        def forward(faces):
-            return model(tf.cast(faces, tf.float32)[..., tf.newaxis] / 255.0, training=False)
-
-        _FORWARD[model] = forward
-    return _FORWARD[model]
-
-
 def evaluate(model, subset: Subset) -> Evaluation:
     """Score `model` on a split."""
+    from .inference import predict_proba
+
     return score(subset.y, predict_proba(model, subset.x).argmax(axis=1))

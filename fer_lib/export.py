@@ -77,7 +77,8 @@ def saved_model_forward(path: str | Path):
 
 def compare(model, paths: dict[str, Path], subset, batch_size: int = 256) -> dict:
     """Accuracy of the Keras model and of each export on `subset`, their differences, agreement and file sizes."""
-    from .evaluation import predict_proba, score
+    from .evaluation import score
+    from .inference import predict_proba
 
     faces = (subset.x.astype(np.float32) / 255.0)[..., np.newaxis]
     forwards = {"saved_model": saved_model_forward(paths["saved_model"])}

@@ -29,6 +29,16 @@ DEMO_NOTICE = (
 )
 
 
+def relative_to_project(path: str | os.PathLike) -> Path:
+    """`path`, resolved, relative to the project folder when it lies inside it (as run folders and parents are
+    recorded), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(PROJECT_ROOT.resolve())
+    except ValueError:
+        return path
+
+
 def cache_dir() -> Path:
     """$FER_LIB_CACHE, else $XDG_CACHE_HOME/fer_lib, else ~/.cache/fer_lib (never beside the data)."""
     if os.environ.get(CACHE_VARIABLE):

@@ -1,5 +1,6 @@
 """What every notebook of the series does first, the same locally, under papermill and in Google Colab:
-resolve its paths, find FER2013 (in Colab: Google Drive, the Kaggle CLI or an upload) and say what it runs on.
+`RUN_DIR = notebook.setup(RUN_DIR)` says what it runs on and resolves its run folder; `dataset = notebook.load(DATA)`
+finds FER2013 (in Colab: Google Drive, the Kaggle CLI or an upload), loads it and says what it is.
 """
 from __future__ import annotations
 
@@ -18,6 +19,21 @@ COLAB_DRIVE = Path("/content/drive")
 COLAB_DATA = Path("/content/data")
 KAGGLE_DATASET = "deadskull7/fer2013"  # one fer2013.csv in the Kaggle layout
 KAGGLE_CREDENTIALS = Path("~/.kaggle/kaggle.json")
+
+
+def setup(run_dir: str | os.PathLike) -> Path:
+    """A notebook's first call: prints the environment (versions, CPU or GPU, Colab or local) and returns its run
+    folder, relative paths taken from the project folder (project_path)."""
+    print(environment())
+    return project_path(run_dir)
+
+
+def load(data: str | None) -> FERDataset:
+    """The dataset the DATA parameter names (locate_data: None finds FER2013, else the demo), loaded; prints where it
+    came from, loudly when it is the demo dataset."""
+    dataset = loading.load_fer2013(locate_data(data))
+    print(describe(dataset))
+    return dataset
 
 
 def in_colab() -> bool:

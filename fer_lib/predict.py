@@ -38,7 +38,7 @@ class EmotionReader:
 
     def __call__(self, image: np.ndarray, bgr: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """`image`: an array (gray, RGB or RGBA; `bgr=True` for OpenCV's blue-green-red order)."""
-        from .evaluation import predict_proba
+        from .inference import predict_proba
 
         gray = to_gray(image, bgr)
         boxes = self.detector(gray)

@@ -120,7 +120,7 @@ def markdown_report(metrics: dict) -> str:
 def results_table(metrics: dict) -> str:
     """The README's results: the paper's claim, its CNN as measured here (`metrics`: the committed FER2013 run) and
     each shipped model (from its card), on PublicTest and PrivateTest."""
-    from .model import PAPER_CNN_PARAMETERS
+    from .paper_cnn import PAPER_CNN_PARAMETERS
     from .pretrained import available, model_card
 
     final, best = metrics["final"], metrics["best"]

@@ -16,7 +16,8 @@ MIDDLE_SEVERITY = 3
 def benchmark(model, subset: Subset, conditions=tuple(CONDITIONS), severities=SEVERITIES, seed: int = 0,
               progress: bool = False) -> pd.DataFrame:
     """Accuracy of `model` on `subset` clean (condition "clean", severity 0) and under each condition x severity."""
-    from .evaluation import predict_proba, score
+    from .evaluation import score
+    from .inference import predict_proba
 
     clean = score(subset.y, predict_proba(model, subset.x).argmax(axis=1)).accuracy
     rows = [{"condition": "clean", "severity": 0, "accuracy": clean, "drop": 0.0}]

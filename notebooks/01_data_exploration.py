@@ -37,16 +37,13 @@ RUN_DIR = "runs/paper_cnn"  # where figures and numbers go; relative paths are r
 SHOW_FACES = True  # False: no FER2013 pixels in the outputs (the committed notebooks), only derived numbers
 
 # %%
-from fer_lib import load_fer2013, notebook, plots
+from fer_lib import notebook, plots
 from fer_lib.report import save_numbers
 
-DATA = notebook.locate_data(DATA)  # in Colab: Google Drive, Kaggle or an upload; elsewhere as given
-RUN_DIR = notebook.project_path(RUN_DIR)
-print(notebook.environment())
+RUN_DIR = notebook.setup(RUN_DIR)  # prints the versions and the device; relative paths: from the project folder
 
 # %%
-dataset = load_fer2013(DATA)
-print(notebook.describe(dataset))
+dataset = notebook.load(DATA)  # in Colab: Google Drive, Kaggle or an upload; else FER2013_PATH, data/, the demo
 
 # %% [markdown]
 # ## The structure of FER2013 (Fig. 3)

@@ -37,13 +37,11 @@ RUN_DIR = "runs/paper_cnn"  # where figures and numbers go; relative paths are r
 SHOW_FACES = True  # False: no FER2013 pixels in the outputs (the committed notebooks), only derived numbers
 
 # %%
-from fer_lib import load_fer2013, normalize, notebook, one_hot, plots
+from fer_lib import normalize, notebook, one_hot, plots
 from fer_lib.report import save_numbers
 
-DATA = notebook.locate_data(DATA)
-RUN_DIR = notebook.project_path(RUN_DIR)
-dataset = load_fer2013(DATA)
-print(notebook.describe(dataset))
+RUN_DIR = notebook.setup(RUN_DIR)
+dataset = notebook.load(DATA)
 splits = dataset.split()
 
 # %% [markdown]

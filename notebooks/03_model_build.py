@@ -39,13 +39,12 @@ SEED = 0
 
 # %%
 from fer_lib import notebook, plots
-from fer_lib.model import PAPER_CNN_PARAMETERS, build_paper_cnn, layer_table
+from fer_lib.paper_cnn import PAPER_CNN_PARAMETERS, build_paper_cnn, layer_table
 from fer_lib.report import save_numbers
 from fer_lib.tensorboard import GRAPH_DIR, export_graph, read_graph
 from fer_lib.training import set_seed
 
-RUN_DIR = notebook.project_path(RUN_DIR)
-print(notebook.environment())
+RUN_DIR = notebook.setup(RUN_DIR)
 
 # %%
 set_seed(SEED)

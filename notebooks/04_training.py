@@ -47,16 +47,13 @@ SEED = 0
 OVERWRITE = False
 
 # %%
-from fer_lib import Splits, load_fer2013, notebook, plots
-from fer_lib.model import build_paper_cnn
+from fer_lib import Splits, notebook, plots
+from fer_lib.paper_cnn import build_paper_cnn
 from fer_lib.report import summary, write_run_metrics
 from fer_lib.training import TrainConfig, set_seed, train
 
-DATA = notebook.locate_data(DATA)
-RUN_DIR = notebook.project_path(RUN_DIR)
-print(notebook.environment())
-dataset = load_fer2013(DATA)
-print(notebook.describe(dataset))
+RUN_DIR = notebook.setup(RUN_DIR)
+dataset = notebook.load(DATA)
 splits = dataset.split()
 splits = Splits(splits.train.head(ROW_LIMIT), splits.validation, splits.test)
 print(f"train {len(splits.train)} (Training) / validation {len(splits.validation)} (PrivateTest) rows")

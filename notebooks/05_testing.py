@@ -42,15 +42,13 @@ SHOW_FACES = True  # False: no FER2013 pixels in the outputs (the committed note
 import keras
 import pandas as pd
 
-from fer_lib import EMOTIONS, load_fer2013, notebook, plots
-from fer_lib.evaluation import evaluate, predict_proba
+from fer_lib import EMOTIONS, notebook, plots
+from fer_lib.evaluation import evaluate
+from fer_lib.inference import predict_proba
 from fer_lib.report import PAPER_MINIMUM_ACCURACY, save_numbers
 
-DATA = notebook.locate_data(DATA)
-RUN_DIR = notebook.project_path(RUN_DIR)
-print(notebook.environment())
-dataset = load_fer2013(DATA)
-print(notebook.describe(dataset))
+RUN_DIR = notebook.setup(RUN_DIR)
+dataset = notebook.load(DATA)
 test = dataset.split().test
 model = keras.models.load_model(RUN_DIR / MODEL)
 

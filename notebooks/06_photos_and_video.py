@@ -48,15 +48,14 @@ import numpy as np
 import pandas as pd
 from skimage import data as photos
 
-from fer_lib import EMOTIONS, load_fer2013, notebook, plots
+from fer_lib import EMOTIONS, notebook, plots
 from fer_lib.export import CALIBRATION_FACES, compare, export
 from fer_lib.faces import FER_FRAMING, crop_faces, to_gray
 from fer_lib.predict import EmotionReader, draw, predict
 from fer_lib.report import save_numbers
 
-RUN_DIR = notebook.project_path(RUN_DIR)
+RUN_DIR = notebook.setup(RUN_DIR)
 OUTPUT = RUN_DIR / "photos_and_video"
-print(notebook.environment())
 model = keras.models.load_model(RUN_DIR / MODEL, compile=False)
 print(f"model: {RUN_DIR / MODEL}")
 
@@ -145,9 +144,7 @@ plots.save_figure(figure, RUN_DIR, "clip_timeline")
 # Keras model; fer_lib requires every export to stay within 0.5 points of it.
 
 # %%
-DATA = notebook.locate_data(DATA)
-dataset = load_fer2013(DATA)
-print(notebook.describe(dataset))
+dataset = notebook.load(DATA)
 splits = dataset.split()
 paths = export(model, OUTPUT / "export", splits.train.x[:CALIBRATION_FACES])
 numbers = compare(model, paths, splits.test)

@@ -49,18 +49,15 @@ import pandas as pd
 from IPython.display import display
 from skimage import data as photos
 
-from fer_lib import load_fer2013, notebook, plots
+from fer_lib import notebook, plots
 from fer_lib.conditions import CONDITIONS, HELD_OUT, SEVERITIES
 from fer_lib.faces import FER_EYES, FaceDetector, crop_faces, to_gray
 from fer_lib.pretrained import available, load_pretrained
 from fer_lib.report import save_numbers
 from fer_lib.robustness import MIDDLE_SEVERITY, accuracy_grid, benchmark, to_dict
 
-DATA = notebook.locate_data(DATA)
-RUN_DIR = notebook.project_path(RUN_DIR)
-print(notebook.environment())
-dataset = load_fer2013(DATA)
-print(notebook.describe(dataset))
+RUN_DIR = notebook.setup(RUN_DIR)
+dataset = notebook.load(DATA)
 test = dataset.split().test
 models = {"paper_cnn": keras.models.load_model(RUN_DIR / MODEL, compile=False)}
 models |= {name: load_pretrained(name) for name in SHIPPED if name in available()}

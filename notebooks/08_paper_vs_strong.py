@@ -44,17 +44,15 @@ import json
 import keras
 import pandas as pd
 
-from fer_lib import load_fer2013, notebook, plots
+from fer_lib import notebook, plots
 from fer_lib.evaluation import evaluate
-from fer_lib.pretrained import cpu_latency, load_pretrained, model_card, unwrap
+from fer_lib.inference import cpu_latency, unwrap
+from fer_lib.pretrained import load_pretrained, model_card
 from fer_lib.report import save_numbers
 from fer_lib.training import METRICS_FILE
 
-DATA = notebook.locate_data(DATA)
-RUN_DIR = notebook.project_path(RUN_DIR)
-print(notebook.environment())
-dataset = load_fer2013(DATA)
-print(notebook.describe(dataset))
+RUN_DIR = notebook.setup(RUN_DIR)
+dataset = notebook.load(DATA)
 test = dataset.split().test
 models = {"paper CNN": keras.models.load_model(RUN_DIR / MODEL, compile=False), STRONG: load_pretrained(STRONG)}
 card = model_card(STRONG)

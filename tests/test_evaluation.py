@@ -33,7 +33,7 @@ def test_bad_labels(y_true, y_pred):
 
 def test_predict_proba_checks_its_input():
     pytest.importorskip("tensorflow")
-    from fer_lib.evaluation import predict_proba
+    from fer_lib.inference import predict_proba
 
     with pytest.raises(ValueError, match=r"expected uint8 faces shaped \(N, 48, 48\), got float64"):
         predict_proba(None, np.zeros((2, 48, 48)))

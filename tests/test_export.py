@@ -9,9 +9,9 @@ pytest.importorskip("ai_edge_litert")
 
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.export import FLOAT_FILE, INT8_FILE, TFLiteModel, checks, export, saved_model_forward  # noqa: E402
-from fer_lib.model import build_paper_cnn  # noqa: E402
-from fer_lib.pretrained import inference_model  # noqa: E402
-from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
+from fer_lib.paper_cnn import build_paper_cnn  # noqa: E402
+from fer_lib.inference import inference_model  # noqa: E402
+from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
 
 

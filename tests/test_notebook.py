@@ -66,3 +66,15 @@ def test_environment_names_versions_and_device():
     pytest.importorskip("tensorflow")
     line = notebook.environment()
     assert line.startswith("fer_lib ") and "TensorFlow 2." in line and ("CPU only" in line or "GPU:" in line)
+
+
+def test_setup_prints_the_environment_and_resolves_the_run_folder(capsys):
+    pytest.importorskip("tensorflow")
+    assert notebook.setup("runs/x") == loading.PROJECT_ROOT / "runs/x"
+    assert capsys.readouterr().out.startswith("fer_lib ")
+
+
+def test_load_finds_the_data_and_says_what_it_is(capsys, monkeypatch):
+    monkeypatch.setattr(loading, "find_fer2013", lambda path=None: None)  # as on a clone without FER2013
+    dataset = notebook.load(None)
+    assert dataset.is_demo and "*** DEMO DATASET, NOT FER2013" in capsys.readouterr().out

@@ -47,6 +47,9 @@ def test_parameters_colab_setup_and_badge(name):
     assert len(tagged) == 1 and "RUN_DIR" in tagged[0].source
     setup = next(c for c in notebook.cells if c.cell_type == "code")
     assert 'if "google.colab" in sys.modules' in setup.source and f"git clone -q --depth 1 {REPOSITORY} " in setup.source
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "RUN_DIR = notebook.setup(RUN_DIR)" in code, f"{name}: the preamble is notebook.setup(RUN_DIR)"
+    assert ("DATA" not in tagged[0].source) or "dataset = notebook.load(DATA)" in code
     badge = f"https://colab.research.google.com/github/{REPOSITORY.removeprefix('https://github.com/')}/blob/main/notebooks/{name}.ipynb"
     assert badge in notebook.cells[0].source and badge in README
     checked = [c for c in notebook.cells if c.source.startswith("# NBVAL_CHECK_OUTPUT")]

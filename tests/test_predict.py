@@ -13,7 +13,7 @@ from PIL import Image  # noqa: E402
 
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.dataset import EMOTIONS  # noqa: E402
-from fer_lib.model import build_paper_cnn  # noqa: E402
+from fer_lib.paper_cnn import build_paper_cnn  # noqa: E402
 from fer_lib.predict import EmotionReader, draw, predict, video_frames  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
 

@@ -10,12 +10,11 @@ pytest.importorskip("tensorflow")
 from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.dataset import EMOTIONS  # noqa: E402
-from fer_lib.evaluation import evaluate, predict_proba  # noqa: E402
-from fer_lib.pretrained import (  # noqa: E402
-    DEFAULT, MODELS_DIR, SMOOTHING_SIGMAS, available, card_markdown, crop_margin, inference_label, inference_model,
-    load_pretrained, model_card, pretrained_path, retrain_command, smoothing_matrix,
-)
-from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
+from fer_lib.evaluation import evaluate  # noqa: E402
+from fer_lib.inference import crop_margin, inference_label, inference_model, predict_proba, smoothing_matrix  # noqa: E402
+from fer_lib.pretrained import DEFAULT, MODELS_DIR, available, load_pretrained, model_card, pretrained_path  # noqa: E402
+from fer_lib.shipping import SMOOTHING_SIGMAS, card_markdown, retrain_command  # noqa: E402
+from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

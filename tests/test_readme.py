@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_lib import pretrained, robustness
+from fer_lib import robustness, shipping
 from fer_lib.report import markdown_report, results_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import markdown_table  # noqa: E402
 
 KINDS = {"report": markdown_report, "bench": markdown_table, "robustness": robustness.markdown,
-         "robustness-comparison": robustness.comparison_markdown, "model": pretrained.readme_summary,
+         "robustness-comparison": robustness.comparison_markdown, "model": shipping.readme_summary,
          "summary": results_table}
 BLOCKS = [(document.relative_to(ROOT).as_posix(), *block) for document in DOCUMENTS
           for block in re.findall(r"<!-- ([a-z-]+): (\S+) -->\n(.*?)\n<!-- end \1 -->", document.read_text(), flags=re.S)]

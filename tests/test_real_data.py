@@ -36,7 +36,7 @@ def test_split_and_class_counts(fer2013):
 def test_short_training_beats_chance(fer2013, tmp_path):
     pytest.importorskip("tensorflow")
     from fer_lib.evaluation import evaluate
-    from fer_lib.model import build_paper_cnn
+    from fer_lib.paper_cnn import build_paper_cnn
     from fer_lib.training import TrainConfig, set_seed, train
 
     splits = fer2013.split()

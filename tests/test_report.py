@@ -19,7 +19,7 @@ def test_save_numbers_takes_numpy_values(tmp_path):
 def test_training_time_comes_from_the_history(demo, tmp_path):
     pytest.importorskip("tensorflow")
     from fer_lib import Splits
-    from fer_lib.model import build_paper_cnn
+    from fer_lib.paper_cnn import build_paper_cnn
     from fer_lib.training import TrainConfig, train
 
     run = tmp_path / "run"

@@ -8,7 +8,7 @@ pytest.importorskip("tensorflow")
 
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.conditions import CONDITIONS  # noqa: E402
-from fer_lib.model import build_paper_cnn  # noqa: E402
+from fer_lib.paper_cnn import build_paper_cnn  # noqa: E402
 from fer_lib.robustness import accuracy_grid, benchmark, summary  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
 

@@ -2,7 +2,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from fer_lib.model import build_paper_cnn  # noqa: E402
+from fer_lib.paper_cnn import build_paper_cnn  # noqa: E402
 from fer_lib.tensorboard import export_graph, read_graph  # noqa: E402
 from fer_lib.training import TrainConfig, train  # noqa: E402
 

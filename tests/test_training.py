@@ -5,8 +5,8 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from fer_lib.evaluation import predict_proba  # noqa: E402
-from fer_lib.model import build_paper_cnn  # noqa: E402
+from fer_lib.inference import predict_proba  # noqa: E402
+from fer_lib.paper_cnn import build_paper_cnn  # noqa: E402
 from fer_lib.training import TrainConfig, make_dataset, read_history, set_seed, train  # noqa: E402
 
 TINY = TrainConfig(epochs=2, batch_size=64, seed=0)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .conditions import CONDITIONS, random_conditions
 from .dataset import IMAGE_SIZE
-from .pretrained import unwrap
+from .inference import unwrap
 from .training import check_precision, in_precision, precision_policy
 
 

@@ -3,7 +3,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from fer_lib.model import PAPER_CNN_PARAMETERS, build_paper_cnn, layer_table  # noqa: E402
+from fer_lib.paper_cnn import PAPER_CNN_PARAMETERS, build_paper_cnn, layer_table  # noqa: E402
 
 
 @pytest.fixture(scope="module")

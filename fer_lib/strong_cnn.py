@@ -24,7 +24,7 @@ class StrongConfig:
     resampling blurs a face a little, so training faces end up softer than test faces); the rotation is bilinear.
     crop: 0, or the side of the square window the network looks at: a random one while training (the shifted face's
     centre), the centre one at inference.
-    conditions: the share of training faces put under a random special condition (fer_lib.robust.condition_augmentation,
+    conditions: the share of training faces put under a random special condition (fer_lib.robust_cnn.condition_augmentation,
     with the robust fine-tuning's focus), for a network robust from the start; with it, a per-face contrast
     normalization (stock LayerNormalization over the face) sits between the augmentation and the first conv.
     precision: what the convolutions, dense layers and normalizations compute in (training.PRECISIONS; the weights,

@@ -9,10 +9,9 @@ pytest.importorskip("cv2")
 
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.conditions import CONDITIONS, random_conditions  # noqa: E402
-from fer_lib.evaluation import predict_proba  # noqa: E402
-from fer_lib.pretrained import inference_model, unwrap  # noqa: E402
-from fer_lib.robust import RobustConfig, build_robust_cnn, condition_augmentation, face_statistics  # noqa: E402
-from fer_lib.strong import StrongConfig, build_strong_cnn  # noqa: E402
+from fer_lib.inference import inference_model, predict_proba, unwrap  # noqa: E402
+from fer_lib.robust_cnn import RobustConfig, build_robust_cnn, condition_augmentation, face_statistics  # noqa: E402
+from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import make_dataset, set_seed  # noqa: E402
 
 TINY = StrongConfig(epochs=2, warmup_epochs=1, widths=(8,), convs_per_stage=(1,), dense_units=8)
@@ -116,4 +115,4 @@ def test_cli_fine_tunes_a_parent(parent, tmp_path, capsys):
     assert "unknown condition(s) ['fog']" in capsys.readouterr().err
     assert main(["train", "--model", "robust", "--data", "demo", "--parent", "missing.keras", "--run-dir",
                  str(tmp_path / "r")]) == 2
-    assert "missing.keras: no such model file (--parent)" in capsys.readouterr().err
+    assert "missing.keras: no such model file" in capsys.readouterr().err

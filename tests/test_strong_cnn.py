@@ -7,7 +7,7 @@ keras = pytest.importorskip("keras")
 pytest.importorskip("tensorflow")
 
 from fer_lib.cli import main  # noqa: E402
-from fer_lib.strong import StrongConfig, build_strong_cnn, learning_rate_schedule  # noqa: E402
+from fer_lib.strong_cnn import StrongConfig, build_strong_cnn, learning_rate_schedule  # noqa: E402
 from fer_lib.training import set_seed, train  # noqa: E402
 
 TINY = StrongConfig(epochs=3, warmup_epochs=1, widths=(8, 16), convs_per_stage=(1, 2), dense_units=16)
@@ -72,9 +72,9 @@ def test_a_conditioned_network_sees_every_exposure_and_contrast_alike(demo):
 
 
 def test_cli_trains_with_the_conditions(tmp_path, capsys, monkeypatch):
-    from fer_lib import robust
+    from fer_lib import robust_cnn
 
-    seen, original = [], robust.condition_augmentation
+    seen, original = [], robust_cnn.condition_augmentation
 
     def spy(share, seed, weights):
         augment = original(share, seed, weights)
@@ -86,7 +86,7 @@ def test_cli_trains_with_the_conditions(tmp_path, capsys, monkeypatch):
 
         return recorded
 
-    monkeypatch.setattr(robust, "condition_augmentation", spy)
+    monkeypatch.setattr(robust_cnn, "condition_augmentation", spy)
     run = tmp_path / "run"
     assert main(["train", "--model", "strong", "--conditions", "0.5", "--run-dir", str(run), "--epochs", "3",
                  "--train-limit", "128"]) == 0
@@ -123,7 +123,7 @@ def test_training_is_deterministic_and_resumable(demo, tmp_path, precision):
 
 
 def test_a_short_bfloat16_training_learns_as_the_float32_one_does(demo, tmp_path):
-    from fer_lib.model import build_paper_cnn
+    from fer_lib.paper_cnn import build_paper_cnn
     from fer_lib.training import TrainConfig
 
     accuracy = {}
@@ -179,7 +179,7 @@ def test_cli_bfloat16_computes_in_bfloat16_with_float32_weights_and_output(tmp_p
 
 
 def test_a_bfloat16_network_computes_in_float32_again_with_the_same_weights(demo):
-    from fer_lib.evaluation import predict_proba
+    from fer_lib.inference import predict_proba
     from fer_lib.training import in_precision
 
     set_seed(0)

@@ -1,0 +1,214 @@
+"""Shipping a finished run as one of fer_lib's models: the test-time option chosen on PrivateTest, the model card
+(NAME.json, the numbers; NAME.md, the card people read) and the command that retrains it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import EMOTIONS, FERDataset
+from .inference import cpu_latency, crop_margin, inference_label, inference_model
+from .pretrained import MODELS_DIR
+from .recipes import config_class, recipe_of
+from .training import BEST_FILE, METRICS_FILE, read_history
+
+# the recipe settings `train` takes
+TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "conditions",
+               "conditioned_share", "focus", "focus_weight", "precision", "seed")
+SMOOTHING_SIGMAS = (0.5, 0.6, 0.7, 0.8, 1.0)  # the Gaussian blurs (pixels) ship tries in front of the network
+
+
+def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | Path = MODELS_DIR) -> dict:
+    """Ship a finished run's best epoch (by PrivateTest) as fer_lib's model `name`, with its model card.
+
+    The test-time options (a slight blur, flip averaging, and the corner windows for a network that looks at a centre
+    window: inference_model) are chosen on PrivateTest; PublicTest is measured for each, never used to choose.
+    The CPU latency is measured against the paper's CNN in the same run. Returns the card's numbers.
+    """
+    import keras
+
+    from . import __version__
+    from .evaluation import evaluate
+    from .paper_cnn import build_paper_cnn
+
+    run_dir, models_dir = Path(run_dir), Path(models_dir)
+    if dataset.is_demo and models_dir.resolve() == MODELS_DIR:
+        raise ValueError(f"{MODELS_DIR} ships models trained on the real FER2013; pass FER2013 or another models folder")
+    metrics_path = run_dir / METRICS_FILE
+    if not metrics_path.is_file():
+        raise FileNotFoundError(f"{metrics_path}: not a finished run (train it with python -m fer_lib train)")
+    metrics, history = json.loads(metrics_path.read_text()), read_history(run_dir)
+    splits = dataset.split()
+    best = keras.models.load_model(run_dir / BEST_FILE, compile=False)
+    options = {inference_label(flip, sigma, corners): (flip, sigma, corners)  # cheapest first
+               for corners in sorted({0, crop_margin(best)}) for flip in (False, True) for sigma in (0.0, *SMOOTHING_SIGMAS)}
+    candidates = {key: inference_model(best, *option) for key, option in options.items()}
+    validation = {key: evaluate(model, splits.validation).accuracy for key, model in candidates.items()}
+    test = {key: evaluate(model, splits.test) for key, model in candidates.items()}
+    chosen = max(validation, key=validation.get)  # the first of a tie: the cheaper option
+    flip, sigma, corners = options[chosen]
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"{name}.keras"
+    partial = path.with_suffix(".partial.keras")
+    candidates[chosen].save(partial)
+    partial.replace(path)
+
+    latency = cpu_latency(keras.models.load_model(path, compile=False), splits.test.x)
+    baseline = cpu_latency(build_paper_cnn(), splits.test.x)
+    card = {
+        "name": name,
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "parameters": int(best.count_params()),
+        "dataset": metrics["dataset"],
+        "recipe": metrics["config"],
+        "run": {"folder": str(run_dir), "epochs_run": len(history), "best_epoch": metrics["best"]["epoch"],
+                "training_seconds": metrics["training_seconds"],
+                "median_epoch_seconds": float(history["seconds"].median())},
+        "test_time": {"chosen": chosen, "flip": flip, "blur_sigma": sigma, "corners": corners, "validation_accuracy": validation,
+                      "test_accuracy": {key: result.accuracy for key, result in test.items()}},
+        "validation_accuracy": validation[chosen],
+        "test": test[chosen].to_dict(),
+        "cpu_latency": {"model": latency, "paper_cnn": baseline,
+                        "ratio_to_paper_cnn": {key: latency[key] / baseline[key] for key in latency}},
+        "versions": {"fer_lib": __version__, "keras": keras.__version__},
+    }
+    (models_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    (models_dir / f"{name}.md").write_text(card_markdown(card) + "\n")
+    return card
+
+
+def card_markdown(card: dict) -> str:
+    """The model card people read, from the card's numbers."""
+    test, recipe, run = card["test"], card["recipe"], card["run"]
+    per_class = test["per_class"]
+    confusion = np.array(test["confusion"]["rows_true_columns_predicted"])
+    off_diagonal = confusion - np.diag(np.diag(confusion))
+    true, predicted = np.unravel_index(off_diagonal.argmax(), confusion.shape)
+    weakest = sorted(per_class, key=lambda emotion: per_class[emotion]["recall"])[:2]
+    rows = card["dataset"]["rows"]
+    shown_recipe = ", ".join(f"{key} {_shown(value)}" for key, value in recipe.items() if key != "model")
+    command, in_code = retrain_command(recipe, run["folder"])
+    set_in_code = f" (set in code: {', '.join(f'{key} {_shown(value)}' for key, value in in_code.items())})" * bool(in_code)
+    demo = " (the DEMO dataset, not FER2013)" if card["dataset"]["is_demo"] else ""
+    chosen = card["test_time"]["chosen"]
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        f"`fer_lib.load_pretrained({card['name']!r})` loads `{card['file']}` ({card['bytes'] / 1e6:.1f} MB, "
+        f"{card['parameters']:,} parameters). Input: 48x48 grayscale faces framed like FER2013, floats in [0, 1], "
+        f"shaped (N, 48, 48, 1); output: the probabilities of {', '.join(EMOTIONS)}.",
+        "",
+        "## Data and split",
+        f"FER2013 ({Path(card['dataset']['source']).name}{demo}): {rows['train']:,} Training faces train, "
+        f"{rows['validation']:,} PrivateTest faces validate (the epoch and the test-time option are chosen on them), "
+        f"{rows['test']:,} PublicTest faces test (never used to choose).",
+        "",
+        "## Recipe",
+        f"`{recipe['model']}`: {shown_recipe}.",
+        f"Trained {run['epochs_run']} epochs in {run['training_seconds'] / 3600:.2f} h (wall time, median epoch "
+        f"{run['median_epoch_seconds']:.0f} s); shipped: epoch {run['best_epoch']}, the best by PrivateTest, "
+        f"{_test_time_words(card['test_time'])}.",
+        f"Retrain: `{command}`{set_in_code}, then "
+        f"`python -m fer_lib ship --run-dir {run['folder']} --data fer2013.csv.gz --name {card['name']}`.",
+        "",
+        "## Accuracy",
+        f"PublicTest (test) **{test['accuracy']:.2%}**; PrivateTest (validation) {card['validation_accuracy']:.2%}.",
+        "",
+        f"Test-time options (`fer_lib.inference.inference_model`; shipped: {chosen}, the best on PrivateTest):",
+        "",
+        "| test-time option | PrivateTest | PublicTest |",
+        "|---|---|---|",
+        *(f"| {option} | {accuracy:.2%} | {card['test_time']['test_accuracy'][option]:.2%} |"
+          for option, accuracy in card["test_time"]["validation_accuracy"].items()),
+        "",
+        "| emotion | PublicTest faces | recall (per-class accuracy) | precision |",
+        "|---|---|---|---|",
+        *(f"| {emotion} | {scores['support']} | {scores['recall']:.1%} | {scores['precision']:.1%} |"
+          for emotion, scores in per_class.items()),
+        "",
+        "Confusion matrix on PublicTest (rows: true emotion, columns: predicted):",
+        "",
+        "| | " + " | ".join(EMOTIONS) + " |",
+        "|---|" + "---|" * len(EMOTIONS),
+        *(f"| {emotion} | " + " | ".join(str(n) for n in row) + " |" for emotion, row in zip(EMOTIONS, confusion)),
+        "",
+        "## CPU latency",
+        f"Median per face on the machine that shipped it: {card['cpu_latency']['model']['one_face_ms']:.2f} ms one "
+        f"face at a time, {card['cpu_latency']['model']['batch_64_ms_per_face']:.3f} ms in batches of 64; "
+        f"{card['cpu_latency']['ratio_to_paper_cnn']['one_face_ms']:.1f}x and "
+        f"{card['cpu_latency']['ratio_to_paper_cnn']['batch_64_ms_per_face']:.1f}x the paper's CNN measured in the same run.",
+        "",
+        "## Known weaknesses",
+        f"- Weakest emotions on PublicTest: {weakest[0]} ({per_class[weakest[0]]['recall']:.1%}) and {weakest[1]} "
+        f"({per_class[weakest[1]]['recall']:.1%}); the commonest confusion is {EMOTIONS[true]} read as "
+        f"{EMOTIONS[predicted]} ({confusion[true, predicted]} faces).",
+        "- FER2013's labels are noisy (human accuracy is about 65%) and its faces are mostly frontal, well lit, "
+        "web photos; accuracy on other cameras, ages and cultures is not measured.",
+        "- Special conditions (low light, glasses, head angle) change the accuracy: `python -m fer_lib robustness` "
+        "and notebook 7 measure it (the README's \"Special conditions\").",
+        "- Faces must be framed like FER2013: use `fer_lib.faces.crop_faces` (what `python -m fer_lib predict` does).",
+    ]
+    return "\n".join(lines)
+
+
+def retrain_command(recipe: dict, run_folder: str) -> tuple[str, dict]:
+    """The `train` command that repeats `recipe` (a metrics.json config) — a flag for each setting that differs from
+    its model's defaults — and the differing settings the command line cannot set."""
+    model = recipe_of(recipe["model"])
+    config = config_class(model)
+    defaults = json.loads(json.dumps(vars(config())))  # tuples become lists, as in metrics.json
+    differing = {key: value for key, value in recipe.items() if key in defaults and key != "parent"
+                 and value != defaults[key]}
+    words = [f"python -m fer_lib train --model {model}", f"--data fer2013.csv.gz --run-dir {run_folder}"]
+    if model == "robust":
+        words.insert(1, f"--parent {recipe['parent']}")
+    words += [f"--{key.replace('_', '-')} {_flag_value(differing.pop(key))}" for key in TRAIN_FLAGS if key in differing]
+    return " ".join(words), differing
+
+
+def _flag_value(value) -> str:
+    """A recipe value as `train` takes it: a list as separate words."""
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _test_time_words(test_time: dict) -> str:
+    """The chosen test-time option in words."""
+    corners = test_time.get("corners", 0)  # cards shipped before the option existed lack it
+    words = [f"each face blurred first (Gaussian, sigma {test_time['blur_sigma']:g} px)"] * bool(test_time["blur_sigma"])
+    words += [f"averaged with its predictions on the face moved {corners} px towards each corner (the four corner "
+              "windows)"] * bool(corners)
+    words += [f"averaged with its prediction{'s' * bool(corners)} on the mirrored face{'s' * bool(corners)}"] * test_time["flip"]
+    return ", then ".join(words) or "without test-time options"
+
+
+def _shown(value) -> str:
+    """A recipe value as the card shows it: a list of names joined by slashes (they may hold commas or '+')."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return " / ".join(value)
+    return str(value)
+
+
+def readme_summary(card: dict) -> str:
+    """A shipped model's headline numbers as the README's Markdown table."""
+    test, latency = card["test"], card["cpu_latency"]
+    accuracy = card["test_time"]
+    lines = [
+        "| | |",
+        "|---|---|",
+        f"| PublicTest accuracy (test) | **{test['accuracy']:.2%}** |",
+        f"| PrivateTest accuracy (validation) | {card['validation_accuracy']:.2%} |",
+        f"| PublicTest without test-time options / as shipped ({accuracy['chosen']}, chosen on PrivateTest) | "
+        f"{accuracy['test_accuracy']['plain']:.2%} / {test['accuracy']:.2%} |",
+        *(f"| {emotion} (PublicTest recall, n={scores['support']}) | {scores['recall']:.1%} |"
+          for emotion, scores in test["per_class"].items()),
+        f"| parameters, file size | {card['parameters']:,}, {card['bytes'] / 1e6:.1f} MB |",
+        f"| training | {card['run']['epochs_run']} epochs, {card['run']['training_seconds'] / 3600:.2f} h wall time "
+        f"(median epoch {card['run']['median_epoch_seconds']:.0f} s), best epoch {card['run']['best_epoch']} |",
+        f"| CPU latency per face: one at a time, batches of 64 | {latency['model']['one_face_ms']:.2f} ms, "
+        f"{latency['model']['batch_64_ms_per_face']:.3f} ms ({latency['ratio_to_paper_cnn']['one_face_ms']:.1f}x, "
+        f"{latency['ratio_to_paper_cnn']['batch_64_ms_per_face']:.1f}x the paper's CNN) |",
+    ]
+    return "\n".join(lines)
