@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .dataset import DataError, FERDataset, Splits
+from .faces import DETECTORS
 from .loading import load_fer2013
 from .report import markdown_report, summary, write_run_metrics
 from .training import METRICS_FILE, PRECISIONS
@@ -113,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: %(default)s)")
     predict.add_argument("--video-detect-side", type=_positive, default=320, help="video frames are searched for faces "
                          "scaled to this longest side: larger finds smaller faces, slower (default: %(default)s)")
+    predict.add_argument("--detector", choices=DETECTORS, default="haar", help="haar: OpenCV's frontal Haar cascade; "
+                         "blazeface: MediaPipe's BlazeFace (short range), which also finds faces at an angle and gives "
+                         "keypoints; blazeface-full: its full-range model, for faces small in the frame (default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
     predict.set_defaults(command=_predict)
 
@@ -138,6 +142,8 @@ def _parser() -> argparse.ArgumentParser:
                                   "and where its eyes sit")
     data_options(framing)
     framing.add_argument("--faces", type=_positive, default=2000, help="first N Training faces (default: %(default)s)")
+    framing.add_argument("--detector", choices=DETECTORS, default="haar", help="the face detector whose boxes are "
+                         "measured (default: %(default)s)")
     framing.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     framing.set_defaults(command=_framing)
 
@@ -309,7 +315,7 @@ def _predict(args) -> int:
         raise ValueError("nothing to read: give image/video paths or folders, or --camera N")
     outcome = predict(args.paths, _model(args.model), args.output, fps=args.fps, camera=args.camera,
                       camera_seconds=args.seconds, annotate=not args.no_annotate,
-                      video_detect_side=args.video_detect_side)
+                      video_detect_side=args.video_detect_side, detector=args.detector)
     print(f"{outcome.items} item(s), {len(outcome.rows)} face(s), {len(outcome.failures)} failed; "
           f"written to {Path(args.output) / 'predictions.csv'} and .json")
     for item, reason in outcome.failures:
@@ -320,12 +326,14 @@ def _predict(args) -> int:
 def _framing(args) -> int:
     from dataclasses import asdict
 
-    from .faces import measure_eyes, measure_framing
+    from .faces import face_detector, measure_eyes, measure_framing
 
     dataset = _load(args)
     faces = dataset.subset("Training").x[: args.faces]
-    numbers = asdict(measure_framing(faces)) | {"eyes": asdict(measure_eyes(faces)), "source": dataset.source,
-                                                "is_demo": dataset.is_demo}
+    detector = None if args.detector == "haar" else face_detector(args.detector)  # None: the cascade, sized for it
+    numbers = asdict(measure_framing(faces, detector=detector)) | {
+        "detector": args.detector, "eyes": asdict(measure_eyes(faces)), "source": dataset.source,
+        "is_demo": dataset.is_demo}
     print(json.dumps(numbers, indent=2))
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
 """Faces in real photos: read any image as grayscale, find faces, crop them the way FER2013 frames its faces.
 
-The detector is OpenCV's frontal-face Haar cascade, shipped inside opencv-python-headless (4.x; OpenCV 5 dropped
-it): nothing is downloaded. FER2013's faces were cut out by a detector too: run on FER2013's own faces, the
-cascade's box matches the 48x48 frame to within a few percent (`measure_framing`, `python -m fer_lib framing`),
-so a face is cropped as its detected box scaled by FER_FRAMING.scale around its centre, shifted by (dx, dy).
+Two detectors, neither downloaded (`face_detector(name)`): "haar", OpenCV's frontal-face Haar cascade, shipped
+inside opencv-python-headless (4.x; OpenCV 5 dropped it), and "blazeface", MediaPipe's BlazeFace (fer_lib.blazeface),
+which also gives each face's eyes, nose, mouth and ears. FER2013's faces were cut out by a detector too: run on
+FER2013's own faces, the cascade's box matches the 48x48 frame to within a few percent (`measure_framing`,
+`python -m fer_lib framing`), so a face is cropped as its detected box scaled by FER_FRAMING.scale around its
+centre, shifted by (dx, dy); each detector has its framing, measured the same way.
 """
 from __future__ import annotations
 
@@ -50,6 +52,65 @@ class Eyes:
 FER_EYES = Eyes(left=(14.5, 18.5), right=(32.75, 18.375), size=11.25, measured_on=924, sample=2000)
 
 
+DETECTORS = ("haar", "blazeface", "blazeface-full", "blazeface+haar")
+KEYPOINTS = ("eye_left", "eye_right", "nose", "mouth", "ear_left", "ear_right")  # as seen in the image
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Faces in one image, largest first: `boxes` (N, 4) int x, y, width, height; `scores` (N,); `keypoints`
+    (N, 6, 2) float pixel (x, y) in the order of KEYPOINTS, NaN where the detector does not give them."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    keypoints: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+def face_detector(name: str = "haar", video: bool = False, video_side: int | None = None):
+    """The face detector `name` names (DETECTORS): the Haar cascade, BlazeFace's short-range or full-range model,
+    or BlazeFace with the cascade where it finds no face; `video`: the cascade's faster settings for video frames.
+    A detector's `detect(gray)` gives Detections, `detector(gray)` their boxes; `framing` is its own."""
+    if name == "haar":
+        return FaceDetector.for_video(video_side or VIDEO_MAX_SIDE) if video else FaceDetector()
+    if name in ("blazeface", "blazeface-full"):
+        from .blazeface import BlazeFace
+
+        return BlazeFace("full" if name == "blazeface-full" else "short")
+    if name == "blazeface+haar":
+        return FirstFound(face_detector("blazeface"), face_detector("haar", video, video_side))
+    raise ValueError(f"face detector {name!r}: choose from {', '.join(DETECTORS)}")
+
+
+class FirstFound:
+    """`first`'s faces; in an image where it finds none, `second`'s, their boxes re-expressed in `first`'s framing."""
+
+    def __init__(self, first, second):
+        self.first, self.second, self.framing = first, second, first.framing
+
+    def detect(self, gray: np.ndarray) -> Detections:
+        found = self.first.detect(gray)
+        if len(found):
+            return found
+        other = self.second.detect(gray)
+        return Detections(reframe(other.boxes, self.second.framing, self.framing), other.scores, other.keypoints)
+
+    def __call__(self, gray: np.ndarray) -> np.ndarray:
+        return self.detect(gray).boxes
+
+
+def reframe(boxes: np.ndarray, source: Framing, target: Framing) -> np.ndarray:
+    """Boxes found by a detector framed by `source`, as the boxes that give the same FER2013 frames under `target`."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    width = boxes[:, 2] * source.scale / target.scale
+    height = boxes[:, 3] * width / np.maximum(boxes[:, 2], 1)
+    centre_x = boxes[:, 0] + boxes[:, 2] / 2 + source.dx * boxes[:, 2] - target.dx * width
+    centre_y = boxes[:, 1] + boxes[:, 3] / 2 + source.dy * boxes[:, 2] - target.dy * width
+    return np.round(np.stack([centre_x - width / 2, centre_y - height / 2, width, height], axis=1)).astype(np.int64)
+
+
 class ImageError(ValueError):
     """An image that cannot be used; the message says why."""
 
@@ -83,6 +144,8 @@ class FaceDetector:
     For video frames use FaceDetector.for_video(): a smaller search size and coarser scale steps.
     """
 
+    framing = FER_FRAMING
+
     def __init__(self, max_side: int = PHOTO_MAX_SIDE, scale_factor: float = 1.1, min_neighbors: int = 5,
                  min_fraction: float = MIN_FACE_FRACTION):
         import cv2
@@ -98,6 +161,12 @@ class FaceDetector:
     def for_video(cls, max_side: int = VIDEO_MAX_SIDE) -> FaceDetector:
         return cls(max_side=max_side, scale_factor=1.2)
 
+    def detect(self, gray: np.ndarray) -> Detections:
+        """The boxes, each scored 1, without keypoints."""
+        boxes = self(gray)
+        no_keypoints = np.full((len(boxes), len(KEYPOINTS), 2), np.nan, np.float32)
+        return Detections(boxes, np.ones(len(boxes), np.float32), no_keypoints)
+
     def __call__(self, gray: np.ndarray) -> np.ndarray:
         import cv2
 
@@ -110,33 +179,45 @@ class FaceDetector:
         return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
 
 
-def crop_faces(gray: np.ndarray, boxes: np.ndarray, framing: Framing = FER_FRAMING) -> np.ndarray:
-    """uint8 faces (N, 48, 48) framed like FER2013's; parts of a frame outside the image repeat its edge."""
+def crop_faces(gray: np.ndarray, boxes: np.ndarray, framing: Framing = FER_FRAMING,
+               eyes: np.ndarray | None = None) -> np.ndarray:
+    """uint8 faces (N, 48, 48) framed like FER2013's; parts of a frame outside the image repeat its edge. `eyes`:
+    (N, 2, 2) each face's image-left and image-right eye centres (x, y); each frame is then turned about its centre
+    so that the eyes are level (alignment), where they are given (not NaN)."""
     import cv2
 
     crops = []
-    for x, y, w, h in np.asarray(boxes, np.float64).reshape(-1, 4):
+    eyes = [None] * len(np.asarray(boxes).reshape(-1, 4)) if eyes is None else np.asarray(eyes, np.float64)
+    for (x, y, w, h), pair in zip(np.asarray(boxes, np.float64).reshape(-1, 4), eyes):
         side = framing.scale * w
         cx, cy = x + w / 2 + framing.dx * w, y + h / 2 + framing.dy * w
-        left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
         size = max(1, int(round(side)))
-        pad = max(0, -left, -top, left + size - gray.shape[1], top + size - gray.shape[0])
-        padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else gray
-        window = padded[top + pad : top + pad + size, left + pad : left + pad + size]
+        if pair is None or not np.isfinite(pair).all():
+            left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
+            pad = max(0, -left, -top, left + size - gray.shape[1], top + size - gray.shape[0])
+            padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else gray
+            window = padded[top + pad : top + pad + size, left + pad : left + pad + size]
+        else:
+            (left_x, left_y), (right_x, right_y) = pair
+            degrees = float(np.degrees(np.arctan2(right_y - left_y, right_x - left_x)))
+            turn = cv2.getRotationMatrix2D((cx, cy), degrees, 1.0)
+            turn[:, 2] += (size / 2 - cx, size / 2 - cy)
+            window = cv2.warpAffine(gray, turn, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         crops.append(cv2.resize(window, (IMAGE_SIZE, IMAGE_SIZE),
                                 interpolation=cv2.INTER_AREA if size >= IMAGE_SIZE else cv2.INTER_LINEAR))
     return np.stack(crops) if crops else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
 
 
-def measure_framing(faces: np.ndarray, upscale: int = 4, border: float = 0.5) -> Framing:
-    """Run the detector on FER2013 faces (uint8 (N, 48, 48)) and return the median frame-to-box relation.
+def measure_framing(faces: np.ndarray, upscale: int = 4, border: float = 0.5, detector=None) -> Framing:
+    """Run `detector` (default: the Haar cascade) on FER2013 faces (uint8 (N, 48, 48)) and return the median
+    frame-to-box relation.
 
     Each face is enlarged `upscale` times and given a replicated border of `border` x its side, so that a box
     reaching the frame's edge can still be found; faces with no or several detections are left out.
     """
     import cv2
 
-    detector = FaceDetector(min_fraction=0.3)
+    detector = detector or FaceDetector(min_fraction=0.3)
     relations = []
     for face in np.asarray(faces):
         big = cv2.resize(face, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)

@@ -244,3 +244,82 @@ def conditions_grid(faces: np.ndarray, conditions, severities=(0, 1, 2, 3, 4, 5)
         axes[r, 0].set_ylabel(condition, fontsize=7, rotation=0, ha="right", va="center")
     figure.subplots_adjust(wspace=0.03, hspace=0.05)
     return figure
+
+
+def faces_found(table: pd.DataFrame):
+    """The share of faces found against severity, one panel per condition, one line per detector, averaged over the
+    face sizes (robustness.end_to_end rows)."""
+    import matplotlib.pyplot as plt
+
+    clean = table[table["condition"] == "clean"]
+    conditions = [c for c in dict.fromkeys(table["condition"]) if c != "clean"]
+    columns = min(4, len(conditions))
+    rows = -(-len(conditions) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
+    for ax, condition in zip(axes.flat, conditions):
+        for detector in dict.fromkeys(table["detector"]):
+            part = pd.concat([clean[clean["detector"] == detector],
+                              table[(table["condition"] == condition) & (table["detector"] == detector)]])
+            found = part.groupby("severity")["found"].mean() * 100
+            ax.plot(found.index, found.values, marker="o", markersize=3, label=detector)
+        ax.set_title(condition, fontsize=9)
+        ax.set_ylim(0, 102)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(conditions):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    figure.supxlabel("severity (0: clean)")
+    figure.supylabel("faces found, %")
+    figure.tight_layout()
+    return figure
+
+
+def detector_timelines(rows: dict[str, list[dict]], seconds: float, labels: pd.DataFrame | None = None):
+    """Per detector, where in a video it found the face (the likeliest emotion's probability, coloured by emotion)
+    and where it lost it (a grey band); `rows`: {detector: fer_lib.predict rows}; `labels`: what happens when (a
+    frame with timestamp_s and descriptive columns, drawn on a top panel)."""
+    import matplotlib.pyplot as plt
+
+    panels = len(rows) + (labels is not None)
+    figure, axes = plt.subplots(panels, 1, figsize=(9, 1.5 * panels + 0.5), sharex=True, squeeze=False)
+    axes = list(axes[:, 0])
+    if labels is not None:
+        ax = axes.pop(0)
+        for column in labels.columns.drop("timestamp_s"):
+            values = labels[column] / labels[column].abs().max()
+            ax.plot(labels["timestamp_s"], values, label=column)
+        ax.set(ylabel="scaled", ylim=(0, 1.05))
+        ax.legend(fontsize=7, loc="center left")
+    colours = dict(zip(EMOTIONS, plt.get_cmap("tab10").colors))
+    for ax, (detector, found) in zip(axes, rows.items()):
+        largest = pd.DataFrame([row for row in found if row["face"] == 0])
+        seen = set(largest["timestamp_s"]) if len(largest) else set()
+        for second in range(int(np.ceil(seconds))):
+            if second not in seen:
+                ax.axvspan(second - 0.5, second + 0.5, color="0.6", alpha=0.35, lw=0)
+        for emotion, part in (largest.groupby("emotion") if len(largest) else []):
+            ax.scatter(part["timestamp_s"], part["probability"], color=colours[emotion], label=emotion, s=25)
+        ax.set(ylabel=detector, ylim=(0, 1.05))
+        ax.legend(fontsize=7, loc="lower left", ncol=4)
+    axes[-1].set_xlabel("time (s); grey: no face found")
+    figure.tight_layout()
+    return figure
+
+
+def detections_grid(frames: list[np.ndarray], boxes: dict[str, list[np.ndarray]], titles: list[str]):
+    """Frames side by side, each detector's boxes drawn in its own colour ({detector: boxes per frame})."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    figure, axes = plt.subplots(1, len(frames), figsize=(2.6 * len(frames), 3), squeeze=False)
+    colours = dict(zip(boxes, plt.get_cmap("tab10").colors))
+    for i, (ax, frame, title) in enumerate(zip(axes[0], frames, titles)):
+        ax.imshow(frame, cmap="gray", vmin=0, vmax=255)
+        for detector, found in boxes.items():
+            for x, y, w, h in found[i]:
+                ax.add_patch(Rectangle((x, y), w, h, fill=False, lw=1.5, color=colours[detector]))
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    figure.legend([Rectangle((0, 0), 1, 1, fill=False, color=c) for c in colours.values()], list(colours),
+                  loc="lower center", ncol=len(colours), fontsize=8)
+    return figure

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import EMOTIONS
-from .faces import FER_FRAMING, VIDEO_MAX_SIDE, FaceDetector, ImageError, crop_faces, to_gray
+from .faces import KEYPOINTS, VIDEO_MAX_SIDE, ImageError, crop_faces, face_detector, to_gray
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -29,57 +29,72 @@ CSV_FILE, JSON_FILE, ANNOTATED_DIR = "predictions.csv", "predictions.json", "ann
 class EmotionReader:
     """Faces and their emotion probabilities in one image: `reader(image)` -> (boxes (N, 4), probabilities (N, 7)).
 
-    `model`: a shipped model's name, a .keras file or a Keras model (default: the shipped strong_cnn)."""
+    `model`: a shipped model's name, a .keras file or a Keras model (default: the shipped strong_cnn); `detector`: a
+    name in faces.DETECTORS (default: haar) or a detector; `framing`: the detector's own unless given."""
 
-    def __init__(self, model=None, detector: FaceDetector | None = None, framing=FER_FRAMING):
+    def __init__(self, model=None, detector="haar", framing=None):
         from .pretrained import load_model
 
-        self.model, self.detector, self.framing = load_model(model), detector or FaceDetector(), framing
+        self.model = load_model(model)
+        self.detector = face_detector(detector) if isinstance(detector, str) else detector
+        self.framing = framing or self.detector.framing
 
     def __call__(self, image: np.ndarray, bgr: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """`image`: an array (gray, RGB or RGBA; `bgr=True` for OpenCV's blue-green-red order)."""
+        boxes, _, probabilities = self.read(image, bgr)
+        return boxes, probabilities
+
+    def read(self, image: np.ndarray, bgr: bool = False):
+        """(boxes (N, 4), keypoints (N, 6, 2) in pixels, NaN where the detector gives none, probabilities (N, 7))."""
         from .inference import predict_proba
 
         gray = to_gray(image, bgr)
-        boxes = self.detector(gray)
-        if len(boxes) == 0:
-            return boxes, np.zeros((0, len(EMOTIONS)), np.float32)
-        return boxes, predict_proba(self.model, crop_faces(gray, boxes, self.framing), batch_size=len(boxes))
+        found = self.detector.detect(gray)
+        if len(found) == 0:
+            return found.boxes, found.keypoints, np.zeros((0, len(EMOTIONS)), np.float32)
+        faces = crop_faces(gray, found.boxes, self.framing, found.keypoints[:, :2])  # eyes level where it gives them
+        return found.boxes, found.keypoints, predict_proba(self.model, faces, batch_size=len(found))
 
 
-def detect_emotions(image, model=None, *, bgr: bool = False) -> list[dict]:
+def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = "haar") -> list[dict]:
     """Every face in `image` with its emotions, largest face first: one dict per face with `box` [x, y, width,
-    height] in pixels, `emotions` (the seven probabilities by name), `emotion` (the likeliest) and its `probability`.
+    height] in pixels, `emotions` (the seven probabilities by name), `emotion` (the likeliest) and its `probability`;
+    where the detector gives them (BlazeFace), `keypoints` (faces.KEYPOINTS: eyes, nose, mouth, ears, [x, y] pixels).
 
     `image`: a file's path, a PIL image or an array (gray, RGB or RGBA; `bgr=True` for an array in OpenCV's
     blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: strong_cnn), a .keras
-    file or a Keras model; a shipped model is loaded once and kept for the next call."""
-    boxes, probabilities = _reader(model)(as_array(image), bgr)
-    return [{"box": [int(v) for v in box], "emotions": {name: float(p) for name, p in zip(EMOTIONS, face)},
-             "emotion": EMOTIONS[int(np.argmax(face))], "probability": float(np.max(face))}
-            for box, face in zip(boxes, probabilities)]
+    file or a Keras model; `detector`: a name in faces.DETECTORS (default: haar, OpenCV's cascade). Shipped models
+    and the detectors are loaded once and kept for the next call."""
+    boxes, keypoints, probabilities = _reader(model, detector).read(as_array(image), bgr)
+    faces = [{"box": [int(v) for v in box], "emotions": {name: float(p) for name, p in zip(EMOTIONS, face)},
+              "emotion": EMOTIONS[int(np.argmax(face))], "probability": float(np.max(face))}
+             for box, face in zip(boxes, probabilities)]
+    for face, points in zip(faces, keypoints):
+        if np.isfinite(points).all():
+            face["keypoints"] = {name: [round(float(x), 1), round(float(y), 1)] for name, (x, y) in zip(KEYPOINTS, points)}
+    return faces
 
 
-def top_emotion(image, model=None, *, bgr: bool = False) -> tuple[str, float] | tuple[None, None]:
+def top_emotion(image, model=None, *, bgr: bool = False, detector: str = "haar") -> tuple[str, float] | tuple[None, None]:
     """The largest face's likeliest emotion and its probability, e.g. ("happy", 0.93); (None, None) without a face.
     Arguments as for `detect_emotions`."""
-    faces = detect_emotions(image, model, bgr=bgr)
+    faces = detect_emotions(image, model, bgr=bgr, detector=detector)
     return (faces[0]["emotion"], faces[0]["probability"]) if faces else (None, None)
 
 
-_READERS: dict[str, EmotionReader] = {}
+_READERS: dict[tuple[str, str], EmotionReader] = {}
 
 
-def _reader(model) -> EmotionReader:
-    """An EmotionReader for `model`; those of shipped models (by name, or None) are made once."""
+def _reader(model, detector: str) -> EmotionReader:
+    """An EmotionReader for `model` and `detector`; those of shipped models (by name, or None) are made once."""
     from .pretrained import DEFAULT, available
 
     if model is not None and not (isinstance(model, str) and model in available()):
-        return EmotionReader(model)
-    name = model or DEFAULT
-    if name not in _READERS:
-        _READERS[name] = EmotionReader(name)
-    return _READERS[name]
+        return EmotionReader(model, detector)
+    key = (model or DEFAULT, detector)
+    if key not in _READERS:
+        _READERS[key] = EmotionReader(*key)
+    return _READERS[key]
 
 
 def as_array(image) -> np.ndarray:
@@ -174,16 +189,18 @@ def expand(paths) -> list[Path]:
 
 
 def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
-            annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, log=print) -> Outcome:
+            annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, detector: str = "haar", log=print) -> Outcome:
     """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json,
-    annotated copies and, per video, a timeline plot into `output_dir`. `model`: as for EmotionReader. Video frames
-    are searched for faces at `video_detect_side` pixels (longest side); photos at faces.PHOTO_MAX_SIDE."""
+    annotated copies and, per video, a timeline plot into `output_dir`. `model`, `detector`: as for EmotionReader.
+    The Haar cascade searches video frames at `video_detect_side` pixels (longest side), photos at
+    faces.PHOTO_MAX_SIDE; BlazeFace reads every image at its network's input size."""
     from .pretrained import load_model
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model = load_model(model)
-    photos, videos = EmotionReader(model), EmotionReader(model, FaceDetector.for_video(video_detect_side))
+    photos = EmotionReader(model, detector)
+    videos = EmotionReader(model, face_detector(detector, video=True, video_side=video_detect_side))
     outcome, taken = Outcome(), set()
     sources = [*expand(paths), *([camera] if camera is not None else [])]
     for source in sources:
@@ -247,9 +264,13 @@ def _predict_video(reader, source, name, output_dir, fps, camera_seconds, annota
         os.replace(partial, target)
         outcome.files.append(target)
     if rows:
+        import matplotlib.pyplot as plt
+
         from .plots import emotion_timeline, save_figure
 
-        outcome.files.append(save_figure(emotion_timeline(rows, title=name), output_dir, _unique(stem + "_timeline", taken)))
+        figure = emotion_timeline(rows, title=name)
+        outcome.files.append(save_figure(figure, output_dir, _unique(stem + "_timeline", taken)))
+        plt.close(figure)  # written, not shown: a folder of videos would keep every figure open
     return rows
 
 

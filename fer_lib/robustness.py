@@ -1,14 +1,16 @@
 """The special-conditions benchmark: a model's PublicTest accuracy under every condition and severity.
 
 One row per (condition, severity) with the accuracy and the drop against the clean faces; the summary figure
-of a model is its mean accuracy over all conditions and severities.
+of a model is its mean accuracy over all conditions and severities. `end_to_end` measures the same faces placed
+into whole frames, found by a face detector first.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .conditions import CONDITIONS, SEVERITIES, apply
-from .dataset import Subset
+from .dataset import IMAGE_SIZE, Subset
 
 MIDDLE_SEVERITY = 3
 
@@ -83,3 +85,126 @@ def comparison_markdown(models: dict[str, dict]) -> str:
         lines.append(f"| {condition}: points lost at severity {MIDDLE_SEVERITY} | "
                      + " | ".join(f"{summaries[n][key][condition] * 100:.1f}" for n in names) + " |")
     return "\n".join(lines)
+
+
+FACE_SIZES = (48, 96, 192)  # end to end: the face's side in the frame, in pixels
+MATCH_IOU = 0.5  # a detection finds the face when the frame it implies overlaps the placed face this much
+
+
+def scenes(faces: np.ndarray, face_size: int, background: np.ndarray, seed: int = 0, place: bool = True):
+    """Each uint8 face (N, 48, 48) enlarged to `face_size` pixels and blended (a feathered ellipse) into its own
+    window of the grayscale `background`, at a random place in a frame of max(256, 3 x face_size) pixels.
+    Returns the frames (N, S, S) and each face's square (N, 4) x, y, side, side; `place=False`: the same frames
+    without the faces."""
+    import cv2
+
+    side = max(256, 3 * face_size)
+    cover = side / min(background.shape)
+    scenery = cv2.resize(background, None, fx=max(cover, 1.0) * 1.5, fy=max(cover, 1.0) * 1.5)
+    grid = (np.arange(face_size) + 0.5) / face_size - 0.5
+    radius = np.hypot(grid[None, :] / 0.5, grid[:, None] / 0.55)
+    alpha = np.clip((1.0 - radius) / 0.15, 0, 1)
+    frames, squares = np.empty((len(faces), side, side), np.uint8), np.empty((len(faces), 4), np.int64)
+    for i, face in enumerate(np.asarray(faces)):
+        rng = np.random.default_rng([seed, face_size, i])
+        top, left = rng.integers(0, scenery.shape[0] - side + 1), rng.integers(0, scenery.shape[1] - side + 1)
+        frame = scenery[top : top + side, left : left + side].astype(np.float32)
+        x, y = rng.integers(0, side - face_size + 1, size=2)
+        big = cv2.resize(face, (face_size, face_size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        region = frame[y : y + face_size, x : x + face_size]
+        if place:
+            frame[y : y + face_size, x : x + face_size] = alpha * big + (1 - alpha) * region
+        frames[i], squares[i] = np.clip(frame, 0, 255).round(), (x, y, face_size, face_size)
+    return frames, squares
+
+
+def end_to_end(model, subset: Subset, detectors: dict, background: np.ndarray, conditions=tuple(CONDITIONS),
+               severities=(0, *SEVERITIES), face_sizes=FACE_SIZES, seed: int = 0) -> pd.DataFrame:
+    """Faces found and read in whole frames: for each condition (severity 0: clean) and face size, `subset`'s faces
+    under the condition are placed into frames (scenes), each detector in `detectors` ({name: detector}) looks for
+    them, and the best-matching detection is cropped (aligned where it gives eyes) and classified. A face not found
+    counts as wrong. One row per detector, condition, severity and size: `found`, `accuracy` (end to end) and
+    `crop_accuracy` (the same faces classified as cut out, as `benchmark` does)."""
+    from .evaluation import score
+    from .faces import crop_faces
+    from .inference import predict_proba
+
+    rows = []
+    settings = [("clean", 0)] * (0 in severities) + [(name, level) for name in conditions for level in severities if level]
+    for name, severity in settings:
+        shifted = apply(name, subset.x, severity, seed) if severity else subset.x
+        crop_accuracy = score(subset.y, predict_proba(model, shifted).argmax(axis=1)).accuracy
+        for size in face_sizes:
+            frames, squares = scenes(shifted, size, background, seed)
+            for detector_name, detector in detectors.items():
+                found, predicted = _read_scenes(model, detector, frames, squares, crop_faces, predict_proba)
+                rows.append({"detector": detector_name, "condition": name, "severity": severity, "face_size": size,
+                             "found": float(found.mean()), "accuracy": float((found & (predicted == subset.y)).mean()),
+                             "crop_accuracy": crop_accuracy})
+    return pd.DataFrame(rows)
+
+
+def false_faces(detectors: dict, background: np.ndarray, count: int, face_sizes=FACE_SIZES, seed: int = 0) -> pd.DataFrame:
+    """How often each detector reports a face where there is none: the share of `count` face-free frames (the
+    windows of `background` that `scenes` would place faces of each size into) with at least one detection."""
+    rows = []
+    for size in face_sizes:
+        frames, _ = scenes(np.zeros((count, IMAGE_SIZE, IMAGE_SIZE), np.uint8), size, background, seed, place=False)
+        for name, detector in detectors.items():
+            rows.append({"detector": name, "face_size": size,
+                         "false_faces": float(np.mean([len(detector.detect(frame)) > 0 for frame in frames]))})
+    return pd.DataFrame(rows)
+
+
+def _read_scenes(model, detector, frames, squares, crop_faces, predict_proba):
+    """(found (N,) bool, predicted label (N,), -1 where not found) for each frame's placed face."""
+    found, crops = np.zeros(len(frames), bool), []
+    for i, (frame, (x, y, side, _)) in enumerate(zip(frames, squares)):
+        detections = detector.detect(frame)
+        boxes = detections.boxes
+        if len(boxes) == 0:
+            continue
+        framing = detector.framing
+        implied = boxes[:, 2:3] * framing.scale
+        corner = boxes[:, :2] + boxes[:, 2:] / 2 + np.array([framing.dx, framing.dy]) * boxes[:, 2:3] - implied / 2
+        low, high = np.maximum(corner, [x, y]), np.minimum(corner + implied, [x + side, y + side])
+        overlap = np.prod(np.clip(high - low, 0, None), axis=1)
+        iou = overlap / (implied[:, 0] ** 2 + side * side - overlap)
+        best = int(np.argmax(iou))
+        if iou[best] >= MATCH_IOU:
+            found[i] = True
+            eyes = detections.keypoints[best : best + 1, :2]
+            crops.append(crop_faces(frame, boxes[best : best + 1], framing, eyes)[0])
+    predicted = np.full(len(frames), -1)
+    if crops:
+        predicted[found] = predict_proba(model, np.stack(crops)).argmax(axis=1)
+    return found, predicted
+
+
+def tilting_dimming_clip(photo: np.ndarray, path, seconds: float = 16.0, fps: int = 5, max_tilt: float = 50.0,
+                         darkest: float = 0.08) -> pd.DataFrame:
+    """Write a video (mp4) made from one photo in which the head tilts and the light dims: over the first half the
+    photo turns about its centre to `max_tilt` degrees and back; over the second half, upright, the light falls to
+    `darkest` of its level (by a gamma, as conditions.low_light darkens). Returns each frame's time, tilt and light."""
+    import cv2
+
+    photo = np.asarray(photo)
+    height, width = photo.shape[:2]
+    frames = int(round(seconds * fps))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise OSError(f"{path}: OpenCV cannot write an mp4 video here")
+    rows = []
+    try:
+        for index in range(frames):
+            progress = index / max(1, frames - 1)
+            tilt = max_tilt * np.sin(np.pi * min(1.0, 2 * progress))  # 0 -> max_tilt -> 0 over the first half
+            light = 1.0 - (1.0 - darkest) * max(0.0, 2 * progress - 1)  # 1 -> darkest over the second half
+            turn = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0)
+            frame = cv2.warpAffine(photo, turn, (width, height), borderMode=cv2.BORDER_REFLECT)
+            frame = (255.0 * light * (frame / 255.0) ** (1 + 1.5 * (1 - light))).round().astype(np.uint8)
+            writer.write(frame[..., ::-1] if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+            rows.append({"timestamp_s": index / fps, "tilt_degrees": float(tilt), "light": float(light)})
+    finally:
+        writer.release()
+    return pd.DataFrame(rows)

@@ -27,7 +27,7 @@ def cells(notebook):
 def test_the_series():
     assert NAMES == ["01_data_exploration", "02_normalization", "03_model_build", "04_training", "05_testing",
                      "06_photos_and_video", "07_special_conditions",
-                     "08_paper_vs_strong"]
+                     "08_paper_vs_strong", "09_special_conditions_end_to_end"]
     assert sorted(p.stem for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")) == NAMES
     assert sorted(p.stem for p in REFERENCE_DIR.glob("[0-9][0-9]_*.ipynb")) == NAMES
 

@@ -77,3 +77,30 @@ def test_save_figure(tmp_path):
     path = plots.save_figure(figure, tmp_path / "run", "fig04_test")
     assert path == tmp_path / "run" / "figures" / "fig04_test.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_faces_found_draws_a_line_per_detector_and_condition():
+    rows = [{"detector": d, "condition": c, "severity": s, "face_size": 96, "found": f}
+            for d, f in (("haar", 0.5), ("blazeface", 0.9))
+            for c, s in (("clean", 0), ("glasses", 3), ("rotation", 3))]
+    figure = plots.faces_found(pd.DataFrame(rows))
+    titled = [ax for ax in figure.axes if ax.get_title()]
+    assert [ax.get_title() for ax in titled] == ["glasses", "rotation"]
+    assert [list(line.get_ydata()) for line in titled[0].lines] == [[50.0, 50.0], [90.0, 90.0]]
+
+
+def test_detector_timelines_mark_the_seconds_without_a_face():
+    row = {"face": 0, "emotion": "happy", "probability": 0.9}
+    figure = plots.detector_timelines({"haar": [dict(row, timestamp_s=0.0)], "blazeface": [dict(row, timestamp_s=t) for t in (0.0, 1.0, 2.0)]},
+                                      3.0)
+    haar, blaze = figure.axes
+    assert len(haar.patches) == 2 and len(blaze.patches) == 0  # seconds 1 and 2 lost
+    assert haar.get_ylabel() == "haar"
+
+
+def test_detections_grid_draws_each_detectors_boxes():
+    frames = [np.zeros((64, 64), np.uint8)] * 2
+    figure = plots.detections_grid(frames, {"haar": [np.array([[1, 2, 10, 10]]), np.zeros((0, 4))],
+                                            "blazeface": [np.array([[3, 4, 9, 9]]), np.array([[5, 5, 8, 8]])]},
+                                   titles=["a", "b"])
+    assert [len(ax.patches) for ax in figure.axes] == [2, 1]

