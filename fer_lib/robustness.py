@@ -126,7 +126,6 @@ def end_to_end(model, subset: Subset, detectors: dict, background: np.ndarray, c
     counts as wrong. One row per detector, condition, severity and size: `found`, `accuracy` (end to end) and
     `crop_accuracy` (the same faces classified as cut out, as `benchmark` does)."""
     from .evaluation import score
-    from .faces import crop_faces
     from .inference import predict_proba
 
     rows = []
@@ -137,7 +136,7 @@ def end_to_end(model, subset: Subset, detectors: dict, background: np.ndarray, c
         for size in face_sizes:
             frames, squares = scenes(shifted, size, background, seed)
             for detector_name, detector in detectors.items():
-                found, predicted = _read_scenes(model, detector, frames, squares, crop_faces, predict_proba)
+                found, predicted = _read_scenes(model, detector, frames, squares)
                 rows.append({"detector": detector_name, "condition": name, "severity": severity, "face_size": size,
                              "found": float(found.mean()), "accuracy": float((found & (predicted == subset.y)).mean()),
                              "crop_accuracy": crop_accuracy})
@@ -156,8 +155,11 @@ def false_faces(detectors: dict, background: np.ndarray, count: int, face_sizes=
     return pd.DataFrame(rows)
 
 
-def _read_scenes(model, detector, frames, squares, crop_faces, predict_proba):
+def _read_scenes(model, detector, frames, squares):
     """(found (N,) bool, predicted label (N,), -1 where not found) for each frame's placed face."""
+    from .faces import crop_faces
+    from .inference import predict_proba
+
     found, crops = np.zeros(len(frames), bool), []
     for i, (frame, (x, y, side, _)) in enumerate(zip(frames, squares)):
         detections = detector.detect(frame)
