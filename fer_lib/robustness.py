@@ -110,9 +110,9 @@ def scenes(faces: np.ndarray, face_size: int, background: np.ndarray, seed: int 
         top, left = rng.integers(0, scenery.shape[0] - side + 1), rng.integers(0, scenery.shape[1] - side + 1)
         frame = scenery[top : top + side, left : left + side].astype(np.float32)
         x, y = rng.integers(0, side - face_size + 1, size=2)
-        big = cv2.resize(face, (face_size, face_size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-        region = frame[y : y + face_size, x : x + face_size]
         if place:
+            big = cv2.resize(face, (face_size, face_size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+            region = frame[y : y + face_size, x : x + face_size]
             frame[y : y + face_size, x : x + face_size] = alpha * big + (1 - alpha) * region
         frames[i], squares[i] = np.clip(frame, 0, 255).round(), (x, y, face_size, face_size)
     return frames, squares
@@ -167,8 +167,9 @@ def _read_scenes(model, detector, frames, squares):
         if len(boxes) == 0:
             continue
         framing = detector.framing
-        implied = boxes[:, 2:3] * framing.scale
-        corner = boxes[:, :2] + boxes[:, 2:] / 2 + np.array([framing.dx, framing.dy]) * boxes[:, 2:3] - implied / 2
+        frames_implied = framing.frames(boxes)
+        implied = frames_implied[:, 2:3]
+        corner = frames_implied[:, :2] - implied / 2
         low, high = np.maximum(corner, [x, y]), np.minimum(corner + implied, [x + side, y + side])
         overlap = np.prod(np.clip(high - low, 0, None), axis=1)
         iou = overlap / (implied[:, 0] ** 2 + side * side - overlap)
