@@ -20,28 +20,39 @@ MIN_AGREEMENT = 0.99  # on the demo: the float32 exports give the Keras model's 
 
 def export(model, output_dir, calibration: np.ndarray) -> dict[str, Path]:
     """Write the SavedModel and both TFLite files into `output_dir`; `calibration`: uint8 faces (N, 48, 48)."""
-    import keras
-    import tensorflow as tf
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    saved = output_dir / SAVED_MODEL_DIR
+    paths = {"saved_model": write_saved_model(model, output_dir / SAVED_MODEL_DIR)}
+    for name, file, faces in (("tflite_float32", FLOAT_FILE, None), ("tflite_int8", INT8_FILE, calibration)):
+        (output_dir / file).write_bytes(tflite_bytes(paths["saved_model"], faces))
+        paths[name] = output_dir / file
+    return paths
+
+
+def write_saved_model(model, target) -> Path:
+    """The model's inference pass as a TensorFlow SavedModel folder: float faces (N, 48, 48, 1) -> probabilities."""
+    import keras
+
     archive = keras.export.ExportArchive()  # traced in inference mode: augmentation layers must not run
     archive.track(model)
     archive.add_endpoint("serve", lambda faces: model(faces, training=False),
                          input_signature=[keras.InputSpec(shape=(None, IMAGE_SIZE, IMAGE_SIZE, 1), dtype="float32")])
-    archive.write_out(str(saved), verbose=False)
-    paths = {"saved_model": saved}
-    for name, file, quantize in (("tflite_float32", FLOAT_FILE, False), ("tflite_int8", INT8_FILE, True)):
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
-        if quantize:
-            faces = (np.asarray(calibration, np.float32) / 255.0)[..., np.newaxis]
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = lambda: ([face[np.newaxis]] for face in faces)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        (output_dir / file).write_bytes(converter.convert())
-        paths[name] = output_dir / file
-    return paths
+    archive.write_out(str(target), verbose=False)
+    return Path(target)
+
+
+def tflite_bytes(saved_model, calibration: np.ndarray | None = None) -> bytes:
+    """A SavedModel as a TensorFlow Lite file: float32, or with `calibration` (uint8 faces (N, 48, 48)) int8 weights
+    and activations calibrated on those faces."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    if calibration is not None:
+        faces = (np.asarray(calibration, np.float32) / 255.0)[..., np.newaxis]
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([face[np.newaxis]] for face in faces)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return converter.convert()
 
 
 class TFLiteModel:

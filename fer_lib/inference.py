@@ -15,20 +15,23 @@ LATENCY_REPEATS = 50
 
 
 def predict_proba(model, faces: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-    """Class probabilities (N, 7) for uint8 faces (N, 48, 48), normalized in-graph batch by batch."""
+    """Class probabilities (N, 7) for uint8 faces (N, 48, 48), normalized in-graph batch by batch. `model`: a Keras
+    model, or one compiled for another runtime (runtimes.compile_model)."""
     faces = np.asarray(faces)
     if faces.ndim != 3 or faces.shape[1:] != (48, 48) or faces.dtype != np.uint8:
         raise ValueError(f"predict_proba: expected uint8 faces shaped (N, 48, 48), got {faces.dtype} {faces.shape}")
-    forward = _compiled_forward(model)
-    batches = [forward(faces[i : i + batch_size]).numpy() for i in range(0, len(faces), batch_size)]
+    from .runtimes import CompiledModel
+
+    forward = model.probabilities if isinstance(model, CompiledModel) else _keras_forward(model)
+    batches = [forward(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
     return np.concatenate(batches) if batches else np.zeros((0, len(EMOTIONS)), np.float32)
 
 
 _FORWARD = weakref.WeakKeyDictionary()
 
 
-def _compiled_forward(model):
-    """The model's inference pass on uint8 faces as one traced graph, built once per model."""
+def _keras_forward(model):
+    """The Keras model's inference pass on uint8 faces as one traced graph (built once per model), NumPy out."""
     import tensorflow as tf
 
     if model not in _FORWARD:
@@ -36,7 +39,7 @@ def _compiled_forward(model):
         def forward(faces):
             return model(tf.cast(faces, tf.float32)[..., tf.newaxis] / 255.0, training=False)
 
-        _FORWARD[model] = forward
+        _FORWARD[model] = lambda faces: forward(faces).numpy()
     return _FORWARD[model]
 
 
