@@ -11,6 +11,7 @@ from .dataset import DataError, FERDataset, Splits
 from .faces import DETECTORS
 from .loading import load_fer2013
 from .report import markdown_report, summary, write_run_metrics
+from .runtimes import RUNTIMES
 from .training import METRICS_FILE, PRECISIONS
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (ConnectionError, ImportError) as error:  # a cluster that does not answer, a runtime not installed
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=SPLIT_NAMES, default="test",
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
     test_time_options(evaluate)
+    runtime_option(evaluate)
     evaluate.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     evaluate.set_defaults(command=_evaluate)
 
@@ -118,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
                          "blazeface: MediaPipe's BlazeFace (short range), which also finds faces at an angle and gives "
                          "keypoints; blazeface-full: its full-range model, for faces small in the frame (default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
+    runtime_option(predict)
+    predict.add_argument("--ray", nargs="?", const=True, metavar="ADDRESS", help="spread the work over Ray Data "
+                         "workers: a local Ray on this machine, or the cluster at ADDRESS (HOST:PORT of `ray start "
+                         "--head`, ray://HOST:10001); the same files as without it")
+    predict.add_argument("--parquet", action="store_true", help="also write predictions.parquet (for large outputs)")
     predict.set_defaults(command=_predict)
 
     export = commands.add_parser("export", help="SavedModel and TensorFlow Lite (float32, int8) files, checked on PublicTest")
@@ -134,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
                             "HELD_OUT's (side_light dim_camera visor) are never trained on")
     robustness.add_argument("--rows", type=_positive, metavar="N", help="only the first N PublicTest faces")
     test_time_options(robustness)
+    runtime_option(robustness)
     robustness.add_argument("--seed", type=int, default=0, help="the transforms' seed (default: %(default)s)")
     robustness.add_argument("--output", metavar="JSON", help="also write the rows and summary to this JSON file")
     robustness.set_defaults(command=_robustness)
@@ -169,13 +180,21 @@ def test_time_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip", action="store_true", help="test time: average with the prediction on the mirrored face")
 
 
+def runtime_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runtime", choices=RUNTIMES, default="keras", help="what runs the classifier: keras; litert "
+                        "or openvino (bfloat16 where the CPU has it), from the model's TensorFlow Lite export, made on "
+                        "first use into the cache (default: %(default)s)")
+
+
 def _with_test_time(model, args):
-    """`model` behind the test-time options that `args` asks for (test_time_options), and their label."""
+    """`model` behind the test-time options that `args` asks for (test_time_options), compiled for --runtime where
+    the command has it, and the test-time options' label."""
     from .inference import inference_label, inference_model
+    from .runtimes import compile_model
 
     if args.blur or args.flip or args.corners:
         model = inference_model(model, args.flip, args.blur, args.corners)
-    return model, inference_label(args.flip, args.blur, args.corners)
+    return compile_model(model, getattr(args, "runtime", "keras")), inference_label(args.flip, args.blur, args.corners)
 
 
 def _positive(text: str) -> int:
@@ -211,6 +230,11 @@ def _model(spec: str | None):
     from .pretrained import load_model
 
     return load_model(spec)
+
+
+def _runtime_label(model) -> str:
+    """"keras", or e.g. "openvino (bfloat16)"."""
+    return f"{model.runtime} ({model.precision})" if hasattr(model, "runtime") else "keras"
 
 
 def _model_name(spec: str | None) -> str:
@@ -298,12 +322,12 @@ def _evaluate(args) -> int:
         raise DataError(f"{dataset.source}: no {SPLIT_NAMES[args.split]} rows to evaluate on")
     result = evaluate(model, subset)
     print(f"{SPLIT_NAMES[args.split]} ({len(subset)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: "
-          f"{test_time}): accuracy {result.accuracy:.4f}")
+          f"{test_time}, runtime: {_runtime_label(model)}): accuracy {result.accuracy:.4f}")
     print(result.per_class.round(4).to_string())
     if args.output:
         Path(args.output).write_text(json.dumps({"model": _model_name(args.model), "source": dataset.source,
                                                  "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split],
-                                                 "test_time": test_time}
+                                                 "test_time": test_time, "runtime": _runtime_label(model)}
                                                 | result.to_dict(), indent=2) + "\n")
     return 0
 
@@ -315,7 +339,8 @@ def _predict(args) -> int:
         raise ValueError("nothing to read: give image/video paths or folders, or --camera N")
     outcome = predict(args.paths, _model(args.model), args.output, fps=args.fps, camera=args.camera,
                       camera_seconds=args.seconds, annotate=not args.no_annotate,
-                      video_detect_side=args.video_detect_side, detector=args.detector)
+                      video_detect_side=args.video_detect_side, detector=args.detector, runtime=args.runtime,
+                      ray=args.ray, parquet=args.parquet)
     print(f"{outcome.items} item(s), {len(outcome.rows)} face(s), {len(outcome.failures)} failed; "
           f"written to {Path(args.output) / 'predictions.csv'} and .json")
     for item, reason in outcome.failures:
@@ -389,9 +414,10 @@ def _robustness(args) -> int:
     table = benchmark(model, test,
                       conditions=tuple(args.conditions or CONDITIONS), seed=args.seed)
     numbers = to_dict(table) | {"model": _model_name(args.model), "source": dataset.source, "is_demo": dataset.is_demo,
-                                "usage": "PublicTest", "faces": len(test), "seed": args.seed, "test_time": test_time}
-    print(f"PublicTest accuracy ({len(test)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: {test_time}) "
-          f"by condition and severity (0: clean)")
+                                "usage": "PublicTest", "faces": len(test), "seed": args.seed, "test_time": test_time,
+                                "runtime": _runtime_label(model)}
+    print(f"PublicTest accuracy ({len(test)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: {test_time}, "
+          f"runtime: {_runtime_label(model)}) by condition and severity (0: clean)")
     print(accuracy_grid(table).round(4).to_string())
     print(f"mean over all conditions and severities: {numbers['summary']['mean_accuracy']:.4f} "
           f"(clean {numbers['summary']['clean_accuracy']:.4f})")

@@ -7,6 +7,7 @@ written under a temporary name and renamed when complete, so a file that looks f
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import time
@@ -23,7 +24,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 MAX_PIXELS = 120_000_000  # larger images are refused (a 12,000 x 10,000 photo is the limit)
 COLUMNS = ("file", "frame", "timestamp_s", "face", "x", "y", "width", "height", "emotion", "probability", *EMOTIONS)
-CSV_FILE, JSON_FILE, ANNOTATED_DIR = "predictions.csv", "predictions.json", "annotated"
+CSV_FILE, JSON_FILE, PARQUET_FILE, ANNOTATED_DIR = "predictions.csv", "predictions.json", "predictions.parquet", "annotated"
 
 
 class EmotionReader:
@@ -136,9 +137,11 @@ def _pil_array(image) -> np.ndarray:
     return np.asarray(image)
 
 
-def video_frames(source, fps: float = 1.0, max_seconds: float | None = None):
+def video_frames(source, fps: float = 1.0, max_seconds: float | None = None, start: int = 0, stop: int | None = None):
     """(frame index, timestamp in seconds, RGB frame) from a video file or a camera index, `fps` frames per second
-    (0: every frame). A camera's timestamps are seconds since the first frame; it stops after `max_seconds`."""
+    (0: every frame). A camera's timestamps are seconds since the first frame; it stops after `max_seconds`.
+    `start`, `stop`: only the file's frames from index `start` (a frame that the whole read would give:
+    `sampled_frame`) up to `stop`, exactly as the whole read gives them."""
     import cv2
 
     capture = cv2.VideoCapture(source)
@@ -146,10 +149,13 @@ def video_frames(source, fps: float = 1.0, max_seconds: float | None = None):
         raise ImageError(f"camera {source} could not be opened (is one connected?)" if isinstance(source, int)
                          else "not a readable video")
     native = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    started, due, index, produced = time.monotonic(), 0.0, -1, 0
+    if start and not (capture.set(cv2.CAP_PROP_POS_FRAMES, start) and capture.get(cv2.CAP_PROP_POS_FRAMES) == start):
+        capture.release()
+        raise ImageError(f"cannot seek to frame {start}")
+    started, due, index, produced = time.monotonic(), 0.0, start - 1, 0
     try:
         while max_seconds is None or time.monotonic() - started < max_seconds:
-            if not capture.grab():
+            if (stop is not None and index + 1 >= stop) or not capture.grab():
                 break
             index += 1
             timestamp = time.monotonic() - started if isinstance(source, int) else index / native
@@ -163,8 +169,20 @@ def video_frames(source, fps: float = 1.0, max_seconds: float | None = None):
             yield index, round(timestamp, 3), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
         capture.release()
-    if produced == 0:
+    if produced == 0 and start == 0:
         raise ImageError("no frames could be read (empty or damaged video)")
+
+
+def sampled_frame(second: float, fps: float, native: float) -> int:
+    """The index of the first frame at or after `second` that video_frames reads at `fps` (0: every frame) from a
+    file of `native` frames per second: where a range of the file can start and give the whole read's frames."""
+    if not fps:
+        return int(round(second * native))
+    boundary = np.floor(second * fps + 1e-9) / fps  # the sampling interval's start
+    index = max(0, int(np.ceil((boundary - 1e-9) * native)) - 1)
+    while index / native + 1e-9 < boundary:
+        index += 1
+    return index
 
 
 @dataclass
@@ -189,89 +207,178 @@ def expand(paths) -> list[Path]:
 
 
 def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
-            annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, detector: str = "haar", log=print) -> Outcome:
-    """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json,
-    annotated copies and, per video, a timeline plot into `output_dir`. `model`, `detector`: as for EmotionReader.
-    The Haar cascade searches video frames at `video_detect_side` pixels (longest side), photos at
-    faces.PHOTO_MAX_SIDE; BlazeFace reads every image at its network's input size."""
-    from .pretrained import load_model
+            annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, detector="haar", runtime: str = "keras",
+            ray: str | bool | None = None, parquet: bool = False, log=print) -> Outcome:
+    """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json (and
+    predictions.parquet with `parquet`), annotated copies and, per video, a timeline plot into `output_dir`.
+    `model`, `detector`: as for EmotionReader; `runtime`: what runs the classifier (runtimes.RUNTIMES). The Haar
+    cascade searches video frames at `video_detect_side` pixels (longest side), photos at faces.PHOTO_MAX_SIDE;
+    BlazeFace reads every image at its network's input size. `ray`: True (a local Ray) or a cluster's address: the
+    same work and the same files, spread over Ray Data workers (fer_lib.distributed)."""
+    if ray:
+        from .distributed import predict_on_ray
 
+        if camera is not None:
+            raise ValueError("--camera cannot be read on Ray: a camera is on this machine; leave out --ray")
+        return predict_on_ray(paths, model, output_dir, address=None if ray is True else ray, fps=fps,
+                              annotate=annotate, video_detect_side=video_detect_side, detector=detector,
+                              runtime=runtime, parquet=parquet, log=log)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    model = load_model(model)
-    photos = EmotionReader(model, detector)
-    videos = EmotionReader(model, face_detector(detector, video=True, video_side=video_detect_side))
+    photos, videos = readers(model, detector, video_detect_side, runtime)
     outcome, taken = Outcome(), set()
     sources = [*expand(paths), *([camera] if camera is not None else [])]
     for source in sources:
         outcome.items += 1
-        name = f"camera {source}" if isinstance(source, int) else str(source)
+        name = source_name(source)
         try:
-            if isinstance(source, int) or source.suffix.lower() in VIDEO_SUFFIXES:
+            if is_video(source):
                 rows = _predict_video(videos, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome)
             else:
                 rows = _predict_image(photos, source, name, output_dir, annotate, taken, outcome)
         except (ImageError, OSError) as error:
-            reason = "no such file" if isinstance(error, FileNotFoundError) else str(error)
-            outcome.failures.append((name, reason))
-            log(f"{name}: FAILED: {reason}")
+            record_failure(outcome, name, error, log)
             continue
-        outcome.rows += rows
-        frames = len({row["frame"] for row in rows})
-        log(f"{name}: {len(rows)} face(s)" + (f" in {frames} frame(s)" if rows and rows[0]["frame"] is not None else ""))
-    outcome.files += [_write_csv(outcome.rows, output_dir / CSV_FILE), _write_json(outcome, output_dir / JSON_FILE)]
+        record_rows(outcome, name, rows, log)
+    write_tables(outcome, output_dir, parquet)
     return outcome
 
 
-def _predict_image(reader, path: Path, name, output_dir, annotate, taken, outcome) -> list[dict]:
+def readers(model, detector, video_detect_side: int, runtime: str = "keras") -> tuple[EmotionReader, EmotionReader]:
+    """The EmotionReaders for photos and for video frames (the cascade's faster video settings)."""
+    from .pretrained import load_model
+    from .runtimes import compile_model
+
+    model = compile_model(load_model(model), runtime)
+    video_detector = face_detector(detector, video=True, video_side=video_detect_side) if isinstance(detector, str) else detector
+    return EmotionReader(model, detector), EmotionReader(model, video_detector)
+
+
+def source_name(source) -> str:
+    return f"camera {source}" if isinstance(source, int) else str(source)
+
+
+def is_video(source) -> bool:
+    return isinstance(source, int) or Path(source).suffix.lower() in VIDEO_SUFFIXES
+
+
+def record_failure(outcome: Outcome, name: str, error: Exception, log) -> None:
+    reason = "no such file" if isinstance(error, FileNotFoundError) else str(error)
+    outcome.failures.append((name, reason))
+    log(f"{name}: FAILED: {reason}")
+
+
+def record_rows(outcome: Outcome, name: str, rows: list[dict], log) -> None:
+    outcome.rows += rows
+    frames = len({row["frame"] for row in rows})
+    log(f"{name}: {len(rows)} face(s)" + (f" in {frames} frame(s)" if rows and rows[0]["frame"] is not None else ""))
+
+
+def write_tables(outcome: Outcome, output_dir: Path, parquet: bool = False) -> None:
+    """predictions.csv and .json (and .parquet) in `output_dir`, each whole or not there."""
+    outcome.files += [_write_csv(outcome.rows, output_dir / CSV_FILE), _write_json(outcome, output_dir / JSON_FILE)]
+    if parquet:
+        outcome.files.append(_write_parquet(outcome.rows, output_dir / PARQUET_FILE))
+
+
+def read_photo(reader, path: Path, annotate: bool) -> tuple[list[dict], bytes | None]:
+    """A photo's rows and, with `annotate`, its annotated copy as a PNG file's bytes."""
     if not path.exists():
         raise FileNotFoundError(path)
     image = read_image(path)
     boxes, probabilities = reader(image)
-    rows = _rows(name, None, None, boxes, probabilities)
-    if annotate:
-        target = output_dir / ANNOTATED_DIR / _unique(path.stem + ".png", taken)
-        _write_image(draw(image, boxes, probabilities), target)
-        outcome.files.append(target)
+    return _rows(str(path), None, None, boxes, probabilities), png(draw(image, boxes, probabilities)) if annotate else None
+
+
+def read_video(reader, source, fps: float, max_seconds: float | None, annotate: bool, start: int = 0,
+               stop: int | None = None):
+    """(rows, annotated frame or None) for each frame read (video_frames' arguments)."""
+    for index, timestamp, frame in video_frames(source, fps, max_seconds, start, stop):
+        boxes, probabilities = reader(frame)
+        yield (_rows(source_name(source), index, timestamp, boxes, probabilities),
+               draw(frame, boxes, probabilities) if annotate else None)
+
+
+def _predict_image(reader, path: Path, name, output_dir, annotate, taken, outcome) -> list[dict]:
+    rows, annotated = read_photo(reader, path, annotate)
+    if annotated is not None:
+        write_annotated_photo(annotated, path, output_dir, taken, outcome)
     return rows
+
+
+def write_annotated_photo(annotated: bytes, path: Path, output_dir: Path, taken: set, outcome: Outcome) -> None:
+    """`annotated` (PNG bytes, from read_photo) as the photo's annotated copy, under a name no other input took."""
+    target = output_dir / ANNOTATED_DIR / _unique(Path(path).stem + ".png", taken)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.stem + ".partial" + target.suffix)
+    partial.write_bytes(annotated)
+    os.replace(partial, target)
+    outcome.files.append(target)
 
 
 def _predict_video(reader, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome) -> list[dict]:
-    import cv2
-
     if not isinstance(source, int) and not source.exists():
         raise FileNotFoundError(source)
-    stem = f"camera{source}" if isinstance(source, int) else source.stem
-    target = output_dir / ANNOTATED_DIR / _unique(stem + ".mp4", taken)
-    partial, writer, rows, complete = target.with_suffix(".partial.mp4"), None, [], False
+    video, rows = AnnotatedVideo(source, output_dir, fps, taken), []
     try:
-        for index, timestamp, frame in video_frames(source, fps, camera_seconds if isinstance(source, int) else None):
-            boxes, probabilities = reader(frame)
-            rows += _rows(name, index, timestamp, boxes, probabilities)
-            if annotate:
-                if writer is None:
-                    partial.parent.mkdir(parents=True, exist_ok=True)
-                    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0,
-                                             (frame.shape[1], frame.shape[0]))
-                writer.write(cv2.cvtColor(draw(frame, boxes, probabilities), cv2.COLOR_RGB2BGR))
-        complete = True
-    finally:
-        if writer is not None:
-            writer.release()
-        if not complete:
-            partial.unlink(missing_ok=True)
-    if writer is not None:
-        os.replace(partial, target)
-        outcome.files.append(target)
-    if rows:
-        import matplotlib.pyplot as plt
-
-        from .plots import emotion_timeline, save_figure
-
-        figure = emotion_timeline(rows, title=name)
-        outcome.files.append(save_figure(figure, output_dir, _unique(stem + "_timeline", taken)))
-        plt.close(figure)  # written, not shown: a folder of videos would keep every figure open
+        for frame_rows, annotated in read_video(reader, source, fps, camera_seconds if isinstance(source, int) else None,
+                                                annotate):
+            rows += frame_rows
+            video.add(annotated)
+    except BaseException:
+        video.abandon()
+        raise
+    video.finish(outcome)
+    write_timeline(rows, source, output_dir, taken, outcome)
     return rows
+
+
+class AnnotatedVideo:
+    """A video's annotated copy, written frame by frame under a temporary name: `finish` renames it (if any frame
+    came), `abandon` removes it. Its name is taken when it is made, as predict does before reading the video."""
+
+    def __init__(self, source, output_dir: Path, fps: float, taken: set):
+        self.target = output_dir / ANNOTATED_DIR / _unique(_stem(source) + ".mp4", taken)
+        self.partial, self.fps, self.writer = self.target.with_suffix(".partial.mp4"), fps, None
+
+    def add(self, frame: np.ndarray | None) -> None:
+        import cv2
+
+        if frame is None:
+            return
+        if self.writer is None:
+            self.partial.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), self.fps or 30.0,
+                                          (frame.shape[1], frame.shape[0]))
+        self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+    def finish(self, outcome: Outcome) -> None:
+        if self.writer is not None:
+            self.writer.release()
+            os.replace(self.partial, self.target)
+            outcome.files.append(self.target)
+
+    def abandon(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+        self.partial.unlink(missing_ok=True)
+
+
+def write_timeline(rows: list[dict], source, output_dir: Path, taken: set, outcome: Outcome) -> None:
+    """A video's emotion timeline (plots.emotion_timeline), if it has faces."""
+    if not rows:
+        return
+    import matplotlib.pyplot as plt
+
+    from .plots import emotion_timeline, save_figure
+
+    figure = emotion_timeline(rows, title=source_name(source))
+    outcome.files.append(save_figure(figure, output_dir, _unique(_stem(source) + "_timeline", taken)))
+    plt.close(figure)  # written, not shown: a folder of videos would keep every figure open
+
+
+def _stem(source) -> str:
+    return f"camera{source}" if isinstance(source, int) else Path(source).stem
 
 
 def _rows(name, frame, timestamp, boxes, probabilities) -> list[dict]:
@@ -316,13 +423,13 @@ def _unique(name: str, taken: set) -> str:
     return candidate
 
 
-def _write_image(image: np.ndarray, target: Path) -> None:
+def png(image: np.ndarray) -> bytes:
+    """An RGB image as a PNG file's bytes."""
     from PIL import Image
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.stem + ".partial" + target.suffix)
-    Image.fromarray(image).save(partial)
-    os.replace(partial, target)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _write_csv(rows: list[dict], target: Path) -> Path:
@@ -331,6 +438,15 @@ def _write_csv(rows: list[dict], target: Path) -> Path:
         writer = csv.DictWriter(stream, COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
+    os.replace(partial, target)
+    return target
+
+
+def _write_parquet(rows: list[dict], target: Path) -> Path:
+    import pandas as pd
+
+    partial = target.with_name(target.name + ".partial")
+    pd.DataFrame(rows, columns=list(COLUMNS)).astype({"frame": "Int64"}).to_parquet(partial, index=False)
     os.replace(partial, target)
     return target
 
