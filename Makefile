@@ -39,6 +39,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_load.py $(if $(DATA),--data "$(DATA)")
 	$(PY) benchmarks/bench_train.py $(if $(DATA),--data "$(DATA)")
 	$(PY) benchmarks/bench_video.py
+	$(PY) benchmarks/bench_scale.py $(if $(DATA),--data "$(DATA)")
 
 ## notebooks: after editing notebooks/NN_name.py, re-execute nbval's demo references (tests/notebooks/) from it;
 ##            the paired notebooks/NN_name.ipynb are re-executed on FER2013 by `make reproduce`
