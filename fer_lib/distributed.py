@@ -62,19 +62,24 @@ def predict_on_ray(paths, model=None, output_dir="predictions", *, address: str 
 
 def _write_source(source: Path, pieces, output_dir: Path, fps: float, annotate: bool, taken: set, outcome, log):
     """One source's results, as the one-process predict writes them: its annotated copy (a video's frames as each
-    range arrives, so memory stays flat), its timeline and rows, or its failure."""
+    range arrives, never the whole video at once), its timeline and rows, or its failure."""
     from .faces import ImageError
     from .predict import (AnnotatedVideo, is_video, record_failure, record_rows, write_annotated_photo,
                           write_timeline)
 
     video = AnnotatedVideo(source, output_dir, fps, taken) if is_video(source) and source.exists() else None
     rows, failure = [], None
-    for piece in pieces:  # every piece is read, a failed video's too: the next source's come after them
-        failure = failure or piece["failure"]
-        if failure is None:
-            rows += piece["rows"]
-            for frame in piece["frames"] if video is not None else ():
-                video.add(frame)
+    try:
+        for piece in pieces:  # every piece is read, a failed video's too: the next source's come after them
+            failure = failure or piece["failure"]
+            if failure is None:
+                rows += piece["rows"]
+                for frame in piece["frames"] if video is not None else ():
+                    video.add(frame)
+    except BaseException:  # stopped part-way (Ctrl-C, a lost cluster): no half-written video is left behind
+        if video is not None:
+            video.abandon()
+        raise
     if failure is not None:
         if video is not None:
             video.abandon()
