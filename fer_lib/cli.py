@@ -342,7 +342,7 @@ def _predict(args) -> int:
                       video_detect_side=args.video_detect_side, detector=args.detector, runtime=args.runtime,
                       ray=args.ray, parquet=args.parquet)
     print(f"{outcome.items} item(s), {len(outcome.rows)} face(s), {len(outcome.failures)} failed; "
-          f"written to {Path(args.output) / 'predictions.csv'} and .json")
+          f"written to {Path(args.output) / 'predictions.csv'}" + (", .json and .parquet" if args.parquet else " and .json"))
     for item, reason in outcome.failures:
         print(f"failed: {item}: {reason}", file=sys.stderr)
     return 1 if outcome.failures else 0
