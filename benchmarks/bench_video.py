@@ -1,5 +1,6 @@
 """Photos and video speed: batched classification, Keras against TensorFlow Lite per face, the end-to-end frame
-rate on a 640x480 frame with one face, and a 10-minute video read at 1 frame per second (time and memory).
+rate on a 640x480 frame with one face (and, per detector, with one face and with none), and a 10-minute video read
+at 1 frame per second (time and memory).
 
     python benchmarks/bench_video.py [--model PATH] [--rounds 3] [--video-minutes 10]
 
@@ -28,7 +29,7 @@ from common import report  # noqa: E402
 
 from fer_lib.inference import predict_proba  # noqa: E402
 from fer_lib.export import TFLiteModel, export  # noqa: E402
-from fer_lib.faces import FaceDetector  # noqa: E402
+from fer_lib.faces import FaceDetector, face_detector  # noqa: E402
 from fer_lib.predict import EmotionReader, video_frames  # noqa: E402
 
 
@@ -37,6 +38,28 @@ def frame_with_one_face() -> np.ndarray:
     frame = np.full((480, 640, 3), 128, np.uint8)
     frame[:, 64:576] = skdata.astronaut()[:480]
     return frame
+
+
+def frame_without_a_face() -> np.ndarray:
+    """A 640x480 RGB frame of scikit-image's cat, Chelsea (no human face; in the coffee cup BlazeFace sees one)."""
+    return cv2.resize(skdata.chelsea(), (640, 480))
+
+
+def detector_rows(model, frame: np.ndarray) -> list[dict]:
+    """Frames per second, detect + align + crop + classify, for each detector with its video settings, on a frame
+    with one face and on one without (where blazeface+haar runs both); Haar is the baseline."""
+    rows = []
+    for task, image, faces in (("640x480 frame, one face, by detector", frame, 1),
+                               ("640x480 frame, no face, by detector", frame_without_a_face(), 0)):
+        seconds = {}
+        for name in ("haar", "blazeface", "blazeface+haar"):
+            reader = EmotionReader(model, face_detector(name, video=True))
+            assert len(reader(image)[0]) == faces, f"{name} must find {faces} face(s) in the benchmark frame"
+            seconds[name] = timed(lambda: reader(image), 50)
+        rows += [{"task": task, "method": name + (" (baseline)" if name == "haar" else ""),
+                  "per_second": round(1 / value, 1), "vs_baseline": round(seconds["haar"] / value, 2)}
+                 for name, value in seconds.items()]
+    return rows
 
 
 def timed(fn, repeats: int) -> float:
@@ -101,6 +124,7 @@ def main() -> int:
                  "per_second": round(1 / photo_seconds, 1), "vs_baseline": 1.0})
     rows.append({"task": "640x480 frame, one face", "method": "video settings: detect + crop + classify",
                  "per_second": round(1 / end_to_end, 1), "vs_baseline": round(photo_seconds / end_to_end, 2)})
+    rows += detector_rows(model, frame)
 
     seconds_of_video = int(args.video_minutes * 60)
     with tempfile.TemporaryDirectory() as folder:
