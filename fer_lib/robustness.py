@@ -119,11 +119,11 @@ def scenes(faces: np.ndarray, face_size: int, background: np.ndarray, seed: int 
 
 
 def end_to_end(model, subset: Subset, detectors: dict, background: np.ndarray, conditions=tuple(CONDITIONS),
-               severities=(0, *SEVERITIES), face_sizes=FACE_SIZES, seed: int = 0) -> pd.DataFrame:
+               severities=(0, *SEVERITIES), face_sizes=FACE_SIZES, seed: int = 0, align: bool = True) -> pd.DataFrame:
     """Faces found and read in whole frames: for each condition (severity 0: clean) and face size, `subset`'s faces
     under the condition are placed into frames (scenes), each detector in `detectors` ({name: detector}) looks for
-    them, and the best-matching detection is cropped (aligned where it gives eyes) and classified. A face not found
-    counts as wrong. One row per detector, condition, severity and size: `found`, `accuracy` (end to end) and
+    them, and the best-matching detection is cropped (aligned where it gives eyes, unless `align` is False) and
+    classified. A face not found counts as wrong. One row per detector, condition, severity and size: `found`, `accuracy` (end to end) and
     `crop_accuracy` (the same faces classified as cut out, as `benchmark` does)."""
     from .evaluation import score
     from .inference import predict_proba
@@ -136,7 +136,7 @@ def end_to_end(model, subset: Subset, detectors: dict, background: np.ndarray, c
         for size in face_sizes:
             frames, squares = scenes(shifted, size, background, seed)
             for detector_name, detector in detectors.items():
-                found, predicted = _read_scenes(model, detector, frames, squares)
+                found, predicted = _read_scenes(model, detector, frames, squares, align)
                 rows.append({"detector": detector_name, "condition": name, "severity": severity, "face_size": size,
                              "found": float(found.mean()), "accuracy": float((found & (predicted == subset.y)).mean()),
                              "crop_accuracy": crop_accuracy})
@@ -155,7 +155,7 @@ def false_faces(detectors: dict, background: np.ndarray, count: int, face_sizes=
     return pd.DataFrame(rows)
 
 
-def _read_scenes(model, detector, frames, squares):
+def _read_scenes(model, detector, frames, squares, align: bool = True):
     """(found (N,) bool, predicted label (N,), -1 where not found) for each frame's placed face."""
     from .faces import crop_faces
     from .inference import predict_proba
@@ -176,7 +176,7 @@ def _read_scenes(model, detector, frames, squares):
         best = int(np.argmax(iou))
         if iou[best] >= MATCH_IOU:
             found[i] = True
-            eyes = detections.keypoints[best : best + 1, :2]
+            eyes = detections.keypoints[best : best + 1, :2] if align else None
             crops.append(crop_faces(frame, boxes[best : best + 1], framing, eyes)[0])
     predicted = np.full(len(frames), -1)
     if crops:
