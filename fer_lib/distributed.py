@@ -18,13 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .faces import DEFAULT_DETECTOR
+
 SEGMENT_SECONDS = 60.0  # a video is read in ranges of this many seconds, each a task
 PHOTOS_PER_TASK = 8  # photos that a worker reads as one task
 CONNECT_SECONDS = 5.0
 
 
 def predict_on_ray(paths, model=None, output_dir="predictions", *, address: str | None = None, fps: float = 1.0,
-                   annotate: bool = True, video_detect_side: int | None = None, detector="haar", runtime="keras",
+                   annotate: bool = True, video_detect_side: int | None = None, detector=DEFAULT_DETECTOR, runtime="keras",
                    parquet: bool = False, workers: int | None = None, log=print):
     """As predict.predict (without a camera), on Ray: `address` None starts a local Ray on this machine's cores,
     else that cluster's ("HOST:PORT" of `ray start --head`, "ray://HOST:10001", or "auto"). `workers`: actors in

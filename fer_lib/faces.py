@@ -2,10 +2,13 @@
 
 Two detectors, neither downloaded (`face_detector(name)`): "haar", OpenCV's frontal-face Haar cascade, shipped
 inside opencv-python-headless (4.x; OpenCV 5 dropped it), and "blazeface", MediaPipe's BlazeFace (fer_lib.blazeface),
-which also gives each face's eyes, nose, mouth and ears. FER2013's faces were cut out by a detector too: run on
-FER2013's own faces, the cascade's box matches the 48x48 frame to within a few percent (`measure_framing`,
-`python -m fer_lib framing`), so a face is cropped as its detected box scaled by FER_FRAMING.scale around its
-centre, shifted by (dx, dy); each detector has its framing, measured the same way.
+which also finds faces at an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and
+ears. The default, "blazeface+haar", is BlazeFace with the cascade where it finds nothing (bench_detection.py).
+
+FER2013's faces were cut out by a detector too: run on FER2013's own faces, the cascade's box matches the 48x48
+frame to within a few percent (`measure_framing`, `python -m fer_lib framing`), so a face is cropped as its detected
+box scaled by FER_FRAMING.scale around its centre, shifted by (dx, dy); each detector has its framing, measured the
+same way.
 """
 from __future__ import annotations
 
@@ -58,6 +61,7 @@ FER_EYES = Eyes(left=(14.5, 18.5), right=(32.75, 18.375), size=11.25, measured_o
 
 
 DETECTORS = ("haar", "blazeface", "blazeface-full", "blazeface+haar")
+DEFAULT_DETECTOR = "blazeface+haar"  # finds the most faces, clean and under every condition (bench_detection.py)
 KEYPOINTS = ("eye_left", "eye_right", "nose", "mouth", "ear_left", "ear_right")  # as seen in the image
 
 
@@ -74,7 +78,7 @@ class Detections:
         return len(self.boxes)
 
 
-def face_detector(name: str = "haar", video: bool = False, video_side: int | None = None):
+def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side: int | None = None):
     """The face detector `name` names (DETECTORS): the Haar cascade, BlazeFace's short-range or full-range model,
     or BlazeFace with the cascade where it finds no face; `video`: the cascade's faster settings for video frames.
     A detector's `detect(gray)` gives Detections, `detector(gray)` their boxes; `framing` is its own."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import EMOTIONS
-from .faces import KEYPOINTS, VIDEO_MAX_SIDE, ImageError, crop_faces, face_detector, to_gray
+from .faces import DEFAULT_DETECTOR, KEYPOINTS, VIDEO_MAX_SIDE, ImageError, crop_faces, face_detector, to_gray
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -31,9 +31,9 @@ class EmotionReader:
     """Faces and their emotion probabilities in one image: `reader(image)` -> (boxes (N, 4), probabilities (N, 7)).
 
     `model`: a shipped model's name, a .keras file or a Keras model (default: the shipped strong_cnn); `detector`: a
-    name in faces.DETECTORS (default: haar) or a detector; `framing`: the detector's own unless given."""
+    name in faces.DETECTORS (default: blazeface+haar) or a detector; `framing`: the detector's own unless given."""
 
-    def __init__(self, model=None, detector="haar", framing=None):
+    def __init__(self, model=None, detector=DEFAULT_DETECTOR, framing=None):
         from .pretrained import load_model
 
         self.model = load_model(model)
@@ -57,14 +57,15 @@ class EmotionReader:
         return found.boxes, found.keypoints, predict_proba(self.model, faces, batch_size=len(found))
 
 
-def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = "haar") -> list[dict]:
+def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = DEFAULT_DETECTOR) -> list[dict]:
     """Every face in `image` with its emotions, largest face first: one dict per face with `box` [x, y, width,
     height] in pixels, `emotions` (the seven probabilities by name), `emotion` (the likeliest) and its `probability`;
     where the detector gives them (BlazeFace), `keypoints` (faces.KEYPOINTS: eyes, nose, mouth, ears, [x, y] pixels).
 
     `image`: a file's path, a PIL image or an array (gray, RGB or RGBA; `bgr=True` for an array in OpenCV's
     blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: strong_cnn), a .keras
-    file or a Keras model; `detector`: a name in faces.DETECTORS (default: haar, OpenCV's cascade). Shipped models
+    file or a Keras model; `detector`: a name in faces.DETECTORS (default: blazeface+haar, BlazeFace and, where it
+    finds no face, OpenCV's cascade). Shipped models
     and the detectors are loaded once and kept for the next call."""
     boxes, keypoints, probabilities = _reader(model, detector).read(as_array(image), bgr)
     faces = [{"box": [int(v) for v in box], "emotions": {name: float(p) for name, p in zip(EMOTIONS, face)},
@@ -76,7 +77,7 @@ def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = "ha
     return faces
 
 
-def top_emotion(image, model=None, *, bgr: bool = False, detector: str = "haar") -> tuple[str, float] | tuple[None, None]:
+def top_emotion(image, model=None, *, bgr: bool = False, detector: str = DEFAULT_DETECTOR) -> tuple[str, float] | tuple[None, None]:
     """The largest face's likeliest emotion and its probability, e.g. ("happy", 0.93); (None, None) without a face.
     Arguments as for `detect_emotions`."""
     faces = detect_emotions(image, model, bgr=bgr, detector=detector)
@@ -207,7 +208,7 @@ def expand(paths) -> list[Path]:
 
 
 def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
-            annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, detector="haar", runtime: str = "keras",
+            annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, detector=DEFAULT_DETECTOR, runtime: str = "keras",
             ray: str | bool | None = None, parquet: bool = False, log=print) -> Outcome:
     """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json (and
     predictions.parquet with `parquet`), annotated copies and, per video, a timeline plot into `output_dir`.

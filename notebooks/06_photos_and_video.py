@@ -63,7 +63,7 @@ print(f"model: {RUN_DIR / MODEL}")
 # ## Framing a face like FER2013
 #
 # FER2013's faces were cut out of web images by a face detector, so the 48x48 frame sits around the face in a
-# fixed way. `python -m fer_lib framing` runs OpenCV's frontal-face detector (the one fer_lib uses) on FER2013's
+# fixed way. `python -m fer_lib framing` runs OpenCV's frontal-face detector (the one this notebook uses) on FER2013's
 # own faces and measures the frame against the detector's box: the crop for a new photo is the detector's box
 # scaled by `scale` and moved by `(dx, dy)` box widths. The measurement is in `results/face_framing.json`.
 
@@ -82,7 +82,7 @@ print(f"measured on FER2013 (not the demo): {not measured['is_demo']}")
 
 # %%
 pictures = {"astronaut": photos.astronaut(), "camera": photos.camera(), "coffee": photos.coffee()}
-reader = EmotionReader(model)
+reader = EmotionReader(model, detector="haar")
 found = {name: reader(image) for name, image in pictures.items()}
 figure, axes = plt.subplots(1, 3, figsize=(13, 4.5))
 for ax, (name, image) in zip(axes, pictures.items()):
@@ -124,7 +124,7 @@ for i in range(60):
     frame = np.roll(pictures["astronaut"], 3 * (i % 10), axis=1) if i < 40 else cv2.resize(pictures["coffee"], (512, 512))
     writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 writer.release()
-outcome = predict([clip], model, OUTPUT / "predictions", fps=1)
+outcome = predict([clip], model, OUTPUT / "predictions", fps=1, detector="haar")
 rows = pd.DataFrame(outcome.rows)
 rows[["frame", "timestamp_s", "x", "y", "width", "height", "emotion", "probability"]]
 

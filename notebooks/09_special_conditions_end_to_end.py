@@ -33,7 +33,7 @@ import sys
 
 if "google.colab" in sys.modules and not os.path.isdir("/content/fer_lib"):
     subprocess.run("git clone -q --depth 1 https://github.com/fer-lib/fer_lib /content/fer_lib"
-                   " && pip install -q -e '/content/fer_lib[blazeface]'", shell=True, check=True)
+                   " && pip install -q -e '/content/fer_lib'", shell=True, check=True)
     sys.path.insert(0, "/content/fer_lib")
 
 # %% tags=["parameters"]
