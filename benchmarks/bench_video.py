@@ -115,7 +115,7 @@ def main() -> int:
                          "vs_baseline": round(keras_face / seconds, 2)})
 
     frame = frame_with_one_face()
-    photo, reader = EmotionReader(model), EmotionReader(model, FaceDetector.for_video())
+    photo, reader = EmotionReader(model, "haar"), EmotionReader(model, FaceDetector.for_video())  # Haar: both settings
     for each in (photo, reader):
         assert len(each(frame)[0]) == 1, "the benchmark frame must hold exactly one detected face"
     photo_seconds = timed(lambda: photo(frame), 20)

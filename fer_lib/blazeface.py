@@ -88,21 +88,25 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, variant: Variant, cent
     return np.concatenate([centre - half, centre + half], axis=1), keypoints, scores
 
 
+def overlaps(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over union of `box` with each of `boxes` (x_min, y_min, x_max, y_max)."""
+    low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
+    overlap = np.prod(np.clip(high - low, 0, None), axis=1)
+    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1) + np.prod(np.clip(box[2:] - box[:2], 0, None))
+    return overlap / np.maximum(areas - overlap, 1e-12)
+
+
 def weighted_suppression(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou: float = SUPPRESSION_IOU):
     """MediaPipe's weighted non-maximum suppression: each cluster of boxes overlapping the best remaining one by more
     than `iou` becomes one detection, its box and keypoints the score-weighted mean of the cluster's, its score the
     best's. Boxes are x_min, y_min, x_max, y_max."""
     order = np.argsort(-scores, kind="stable")
     boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
-    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)
     kept_boxes, kept_keypoints, kept_scores = [], [], []
     remaining = np.ones(len(boxes), bool)
     while remaining.any():
         best = np.flatnonzero(remaining)[0]
-        low = np.maximum(boxes[best, :2], boxes[:, :2])
-        high = np.minimum(boxes[best, 2:], boxes[:, 2:])
-        overlap = np.prod(np.clip(high - low, 0, None), axis=1)
-        cluster = remaining & (overlap / np.maximum(areas[best] + areas - overlap, 1e-12) > iou)
+        cluster = remaining & (overlaps(boxes[best], boxes) > iou)
         cluster[best] = True
         weights = scores[cluster] / scores[cluster].sum()
         kept_boxes.append(weights @ boxes[cluster])
@@ -176,10 +180,7 @@ class BlazeFace:
             left, top = np.maximum(0, np.floor(centre - side / 2)).astype(int)
             right, bottom = np.minimum([width, height], np.ceil(centre + side / 2)).astype(int)
             near_boxes, near_points, near_scores = self._look(rgb[top:bottom, left:right], left, top, CLOSE_UP_SCORE)
-            low, high = np.maximum(near_boxes[:, :2], box[:2]), np.minimum(near_boxes[:, 2:], box[2:])
-            overlap = np.prod(np.clip(high - low, 0, None), axis=1)
-            areas = np.prod(near_boxes[:, 2:] - near_boxes[:, :2], axis=1) + np.prod(box[2:] - box[:2])
-            matches = np.flatnonzero(overlap / np.maximum(areas - overlap, 1e-12) > SUPPRESSION_IOU)
+            matches = np.flatnonzero(overlaps(box, near_boxes) > SUPPRESSION_IOU)
             if len(matches):
                 best = matches[np.argmax(near_scores[matches])]
                 box, points, score = near_boxes[best], near_points[best], (score + near_scores[best]) / 2
