@@ -66,13 +66,15 @@ def main() -> int:
 
 
 def summary(table) -> list[dict]:
-    """Per detector and face size: % found and end-to-end accuracy clean; at the middle severity, % found averaged
-    over the conditions and at the worst one, and the end-to-end and crop-level accuracy averaged."""
+    """Per detector and face size: % found (and found with the stricter IoU match) and end-to-end accuracy clean; at
+    the middle severity, % found averaged over the conditions and at the worst one, and the end-to-end and
+    crop-level accuracy averaged."""
     rows = []
     for (detector, size), group in table.groupby(["detector", "face_size"], sort=False):
         clean, middle = group[group["severity"] == 0].iloc[0], group[group["severity"] == MIDDLE_SEVERITY]
         worst = middle.loc[middle["found"].idxmin()]
         rows.append({"detector": detector, "face px": int(size), "found clean %": round(clean["found"] * 100, 1),
+                     "found clean, IoU >= 0.5 %": round(clean["found_iou"] * 100, 1),
                      "false faces %": round(clean["false_faces"] * 100, 1),
                      f"found sev {MIDDLE_SEVERITY} mean %": round(middle["found"].mean() * 100, 1),
                      f"found sev {MIDDLE_SEVERITY} worst %": f"{worst['found'] * 100:.1f} ({worst['condition']})",

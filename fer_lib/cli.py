@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .conditions import SEVERITIES
 from .dataset import DataError, FERDataset, Splits
 from .faces import DEFAULT_DETECTOR, DETECTORS
 from .loading import load_fer2013
@@ -146,7 +147,16 @@ def _parser() -> argparse.ArgumentParser:
     robustness.add_argument("--rows", type=_positive, metavar="N", help="only the first N PublicTest faces")
     test_time_options(robustness)
     runtime_option(robustness)
+    robustness.add_argument("--severities", type=int, nargs="+", choices=SEVERITIES, default=list(SEVERITIES),
+                            help="default: all (%(default)s); 0, clean, is always measured")
     robustness.add_argument("--seed", type=int, default=0, help="the transforms' seed (default: %(default)s)")
+    robustness.add_argument("--detectors", nargs="+", choices=DETECTORS, metavar="NAME", help="also end to end: the "
+                            "same faces placed into whole frames, found by each of these detectors (of "
+                            f"{', '.join(DETECTORS)}), aligned, cropped and read; a face not found counts as wrong")
+    robustness.add_argument("--sizes", type=_positive, nargs="+", default=[96], metavar="PX", help="with --detectors: "
+                            "the faces' sides in the frames, in pixels (default: %(default)s)")
+    robustness.add_argument("--background", metavar="IMAGE", help="with --detectors: the photograph the faces are "
+                            "placed into (default: scikit-image's rocket, a launch pad without faces)")
     robustness.add_argument("--output", metavar="JSON", help="also write the rows and summary to this JSON file")
     robustness.set_defaults(command=_robustness)
 
@@ -352,14 +362,16 @@ def _predict(args) -> int:
 def _framing(args) -> int:
     from dataclasses import asdict
 
-    from .faces import face_detector, measure_eyes, measure_framing
+    from .faces import face_detector, framing_relations, framing_spread, measure_eyes, measure_framing
 
     dataset = _load(args)
     faces = dataset.subset("Training").x[: args.faces]
     detector = None if args.detector == "haar" else face_detector(args.detector)  # None: the cascade, sized for it
-    numbers = asdict(measure_framing(faces, detector=detector)) | {
-        "detector": args.detector, "eyes": asdict(measure_eyes(faces)), "source": dataset.source,
-        "is_demo": dataset.is_demo}
+    relations = framing_relations(faces, detector=detector)
+    framing = measure_framing(faces, relations)
+    numbers = asdict(framing) | {
+        "detector": args.detector, "spread": framing_spread(relations, framing), "eyes": asdict(measure_eyes(faces)),
+        "source": dataset.source, "is_demo": dataset.is_demo}
     print(json.dumps(numbers, indent=2))
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -412,8 +424,9 @@ def _robustness(args) -> int:
     test = dataset.subset("PublicTest").head(args.rows)
     if len(test) == 0:
         raise DataError(f"{dataset.source}: no PublicTest rows to measure on")
-    table = benchmark(model, test,
-                      conditions=tuple(args.conditions or CONDITIONS), seed=args.seed)
+    conditions, severities = tuple(args.conditions or CONDITIONS), tuple(sorted(set(args.severities)))
+    background = _background(args.background) if args.detectors else None  # a bad image fails before the long run
+    table = benchmark(model, test, conditions=conditions, severities=severities, seed=args.seed)
     numbers = to_dict(table) | {"model": _model_name(args.model), "source": dataset.source, "is_demo": dataset.is_demo,
                                 "usage": "PublicTest", "faces": len(test), "seed": args.seed, "test_time": test_time,
                                 "runtime": _runtime_label(model)}
@@ -422,11 +435,44 @@ def _robustness(args) -> int:
     print(accuracy_grid(table).round(4).to_string())
     print(f"mean over all conditions and severities: {numbers['summary']['mean_accuracy']:.4f} "
           f"(clean {numbers['summary']['clean_accuracy']:.4f})")
+    if args.detectors:
+        from .faces import face_detector
+        from .robustness import end_to_end, false_faces
+
+        detectors = {name: face_detector(name) for name in dict.fromkeys(args.detectors)}
+        sizes = tuple(dict.fromkeys(args.sizes))
+        rows = end_to_end(model, test, detectors, background, conditions, (0, *severities), sizes, args.seed)
+        false = false_faces(detectors, background, len(test), sizes, args.seed)
+        numbers["end_to_end"] = {"rows": rows.to_dict(orient="records"), "false_faces": false.to_dict(orient="records"),
+                                 "background": args.background or "skimage.data.rocket"}
+        print("end to end: share of faces found, and accuracy with a face not found counted wrong "
+              "(crop_accuracy: the same faces cut out)")
+        print(rows.set_index(["condition", "severity", "face_size", "detector"]).round(4).to_string())
+        print("frames without a face in which a face was reported:")
+        print(false.set_index(["face_size", "detector"]).round(4).to_string())
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(numbers, indent=2) + "\n")
         print(f"written: {args.output}")
     return 0
+
+
+def _background(path: str | None):
+    """The grayscale photograph that end-to-end frames are cut from: `path`, or scikit-image's rocket."""
+    from .faces import to_gray
+    from .predict import read_image
+
+    if path is None:
+        try:
+            from skimage import data
+        except ImportError:
+            raise ImportError("--detectors places faces into scikit-image's rocket photograph: pip install "
+                              "scikit-image (or fer_lib[notebooks]), or pass --background IMAGE") from None
+        return to_gray(data.rocket())
+    try:
+        return to_gray(read_image(path))
+    except ValueError as error:
+        raise ValueError(f"--background {path}: {error}") from None
 
 
 def _ship(args) -> int:

@@ -216,9 +216,9 @@ def crop_faces(gray: np.ndarray, boxes: np.ndarray, framing: Framing = FER_FRAMI
     return np.stack(crops) if crops else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
 
 
-def measure_framing(faces: np.ndarray, upscale: int = 4, border: float = 0.5, detector=None) -> Framing:
-    """Run `detector` (default: the Haar cascade) on FER2013 faces (uint8 (N, 48, 48)) and return the median
-    frame-to-box relation.
+def framing_relations(faces: np.ndarray, upscale: int = 4, border: float = 0.5, detector=None) -> np.ndarray:
+    """Run `detector` (default: the Haar cascade) on FER2013 faces (uint8 (N, 48, 48)): for each face with exactly
+    one detection, the 48x48 frame's relation to the box (scale, dx, dy, as Framing has them); (M, 3).
 
     Each face is enlarged `upscale` times and given a replicated border of `border` x its side, so that a box
     reaching the frame's edge can still be found; faces with no or several detections are left out.
@@ -235,10 +235,27 @@ def measure_framing(faces: np.ndarray, upscale: int = 4, border: float = 0.5, de
             x, y, w, h = (boxes[0] - [pad, pad, 0, 0]) / upscale
             half = IMAGE_SIZE / 2
             relations.append((IMAGE_SIZE / w, (half - (x + w / 2)) / w, (half - (y + h / 2)) / w))
-    if not relations:
+    return np.array(relations, np.float64).reshape(-1, 3)
+
+
+def measure_framing(faces: np.ndarray, relations: np.ndarray | None = None, **options) -> Framing:
+    """The median frame-to-box relation of FER2013 faces (uint8 (N, 48, 48)), from `framing_relations(faces,
+    **options)` unless they are given."""
+    relations = framing_relations(faces, **options) if relations is None else relations
+    if not len(relations):
         raise ValueError(f"measure_framing: no face found in any of the {len(faces)} faces")
-    scale, dx, dy = np.median(np.array(relations), axis=0)
+    scale, dx, dy = np.median(relations, axis=0)
     return Framing(round(float(scale), 3), round(float(dx), 3), round(float(dy), 3), len(relations), len(faces))
+
+
+def framing_spread(relations: np.ndarray, framing: Framing) -> dict:
+    """How far single faces' frames stray from the median framing in size: percentiles of each frame's side over the
+    side `framing` implies, and the shares more than sqrt(2) off (no IoU of 0.5 even centred) and more than 2x off."""
+    ratio = relations[:, 0] / framing.scale
+    off = np.maximum(ratio, 1 / ratio)
+    return {"side_over_median_percentiles": {str(q): round(float(np.percentile(ratio, q)), 3) for q in (1, 5, 95, 99)},
+            "share_off_by_more_than_sqrt2": round(float(np.mean(off > np.sqrt(2))), 4),
+            "share_off_by_more_than_2": round(float(np.mean(off > 2)), 4)}
 
 
 def measure_eyes(faces: np.ndarray, upscale: int = 4) -> Eyes:

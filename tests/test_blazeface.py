@@ -136,6 +136,44 @@ def test_blazeface_finds_the_tilted_face_the_cascade_misses(detector, degrees):
     # positive degrees, lifts the image-right eye)
 
 
+def test_second_views_find_the_face_in_a_dim_photo(detector):
+    dim = (255 * 0.03 * (to_gray(skdata.astronaut()) / 255.0) ** 3).astype(np.uint8)  # exposure x0.03, gamma 3
+    assert len(BlazeFace(second_views=False).detect(dim)) == 0
+    found = detector.detect(dim)
+    assert len(found) == 1 and iou(found.boxes[0], detector.detect(to_gray(skdata.astronaut())).boxes[0]) > 0.6
+
+
+def test_second_views_map_back_to_the_image():
+    from fer_lib.blazeface import map_back, second_views
+
+    image = np.zeros((200, 300, 3), np.uint8)
+    cv2.circle(image, (100, 80), 12, (255, 255, 255), -1)
+    views = list(second_views(image))
+    assert len(views) == 4 and all(view.shape == image.shape for view, _ in views)
+    for view, back in views:  # each view warped back through its map is the image again
+        spot = np.argwhere(cv2.warpAffine(view, back, (300, 200))[..., 0] > 128).mean(axis=0)  # (y, x)
+        assert np.allclose(spot, [80, 100], atol=1.5)
+    turned, back = views[1]
+    spot = np.argwhere(turned[..., 0] > 128).mean(axis=0)[::-1]  # (x, y) of the circle in the turned view
+    boxes, points = map_back(np.array([[*spot - 10, *spot + 10]]), np.array([[spot] * 6]), back)
+    assert np.allclose(boxes, [[90, 70, 110, 90]], atol=1.5) and np.allclose(points, [100, 80], atol=1.5)
+
+
+@pytest.mark.parametrize("degrees", [-30, 30])
+def test_a_tilted_photos_aligned_crop_is_upright(detector, degrees):
+    gray = rotated(to_gray(skdata.astronaut()), degrees)
+    found = detector.detect(gray)
+    assert len(found) == 1
+
+    def eye_tilt(face):  # the eye line's angle in a 48x48 crop, as BlazeFace sees it enlarged with a border
+        big = cv2.copyMakeBorder(cv2.resize(face, None, fx=4, fy=4), 96, 96, 96, 96, cv2.BORDER_REPLICATE)
+        (left, right) = detector.detect(big).keypoints[0, :2]
+        return np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0]))
+
+    assert abs(eye_tilt(crop_faces(gray, found.boxes, detector.framing)[0])) > 15
+    assert abs(eye_tilt(crop_faces(gray, found.boxes, detector.framing, found.keypoints[:, :2])[0])) < 4
+
+
 def test_alignment_levels_the_eyes():
     image = np.zeros((400, 400), np.uint8)
     left, right = (150, 180), (250, 220)  # the image-right eye 40 px lower
@@ -285,7 +323,19 @@ def test_tiles_find_faces_small_in_the_frame(detector):
     found = [detector.detect(frame) for frame in frames]
     assert all(len(f) == 1 for f in found)
     assert all(iou(f.boxes[0], square) > 0.3 for f, square in zip(found, squares))
-    assert sum(len(BlazeFace(tiles=False).detect(frame)) for frame in frames) <= 2  # the whole frame at 128 px
+    whole_frame_only = BlazeFace(tiles=False, second_views=False)  # the whole frame at 128 px
+    assert sum(len(whole_frame_only.detect(frame)) for frame in frames) <= 2
+
+
+def test_a_face_is_found_by_a_detection_centred_on_it_within_twice_its_size():
+    from fer_lib.robustness import finds
+
+    square = (100, 50, 96, 96)  # centre (148, 98)
+    implied = np.array([[148, 98, 96], [150, 95, 64], [148, 98, 180], [148 + 30, 98, 96], [148, 98, 200], [148, 98, 47]])
+    found, iou = finds(implied, square)
+    assert found.tolist() == [True, True, True, False, False, False]
+    assert iou[0] == pytest.approx(1.0) and iou[1] < 0.5 and iou[2] == pytest.approx(96**2 / 180**2)
+    assert iou[3] == pytest.approx(66 / 126)  # off by 30 px: overlaps by half, yet not centred on the face
 
 
 def test_false_faces_counts_frames_with_a_detection():

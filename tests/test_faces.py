@@ -79,3 +79,12 @@ def test_framing_and_eyes_remeasured_on_fer2013(fer2013_path):
     faces = load_fer2013(fer2013_path, progress=False).subset("Training").x[: FER_FRAMING.sample]
     assert measure_framing(faces) == FER_FRAMING
     assert measure_eyes(faces) == FER_EYES
+
+
+def test_framing_spread_counts_the_faces_framed_far_from_the_median():
+    from fer_lib.faces import framing_spread
+
+    relations = np.array([[1.2, 0, 0], [1.2 * 1.5, 0, 0], [1.2 / 1.3, 0, 0], [1.2 / 2.5, 0, 0]])
+    spread = framing_spread(relations, Framing(1.2, 0.0, 0.0))
+    assert spread["share_off_by_more_than_sqrt2"] == 0.5 and spread["share_off_by_more_than_2"] == 0.25
+    assert spread["side_over_median_percentiles"]["99"] == pytest.approx(1.485)  # interpolated towards 1.5

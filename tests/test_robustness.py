@@ -51,3 +51,21 @@ def test_cli_robustness_on_the_demo(model, tmp_path, capsys):
     assert json.loads(out.read_text())["test_time"] == "blur 0.6 + flip"
     assert main(["robustness", "--model", str(saved), "--conditions", "fog"]) == 2
     assert "unknown condition(s) fog" in capsys.readouterr().err
+
+
+def test_cli_robustness_end_to_end(model, tmp_path, capsys):
+    pytest.importorskip("skimage")
+    saved, out = tmp_path / "model.keras", tmp_path / "robustness.json"
+    model.save(saved)
+    assert main(["robustness", "--model", str(saved), "--rows", "12", "--conditions", "rotation", "--severities", "3",
+                 "--detectors", "haar", "blazeface+haar", "--sizes", "48", "96", "--output", str(out)]) == 0
+    numbers = json.loads(out.read_text())
+    assert [(row["condition"], row["severity"]) for row in numbers["rows"]] == [("clean", 0), ("rotation", 3)]
+    rows = numbers["end_to_end"]["rows"]
+    assert len(rows) == 2 * 2 * 2 and {row["detector"] for row in rows} == {"haar", "blazeface+haar"}
+    assert all(row["accuracy"] <= row["found"] and row["found_iou"] <= row["found"] for row in rows)
+    assert len(numbers["end_to_end"]["false_faces"]) == 4 and "end to end" in capsys.readouterr().out
+    (tmp_path / "notes.txt").write_text("not a photograph")
+    assert main(["robustness", "--model", str(saved), "--rows", "4", "--detectors", "haar", "--background",
+                 str(tmp_path / "notes.txt")]) == 2
+    assert f"--background {tmp_path / 'notes.txt'}: not an image" in capsys.readouterr().err
