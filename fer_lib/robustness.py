@@ -146,6 +146,29 @@ def end_to_end(model, subset: Subset, detectors: dict, background: np.ndarray, c
     return pd.DataFrame(rows)
 
 
+def placed_accuracy(model, subset: Subset, background: np.ndarray, conditions=tuple(CONDITIONS),
+                    severities=(0, *SEVERITIES), face_sizes=FACE_SIZES, seed: int = 0) -> pd.DataFrame:
+    """What the frames themselves cost, without a detector: `subset`'s faces under each condition placed into frames as
+    `end_to_end` places them, cut out again exactly where they were placed (the feathered corners now show the
+    background) and read. One row per condition, severity and size: `placed_accuracy` and `crop_accuracy`."""
+    from .evaluation import score
+    from .faces import Framing, crop_faces
+    from .inference import predict_proba
+
+    rows, exact = [], Framing(1.0, 0.0, 0.0)
+    settings = [("clean", 0)] * (0 in severities) + [(name, level) for name in conditions for level in severities if level]
+    for name, severity in settings:
+        shifted = apply(name, subset.x, severity, seed) if severity else subset.x
+        crop_accuracy = score(subset.y, predict_proba(model, shifted).argmax(axis=1)).accuracy
+        for size in face_sizes:
+            frames, squares = scenes(shifted, size, background, seed)
+            crops = np.stack([crop_faces(frame, square[None], exact)[0] for frame, square in zip(frames, squares)])
+            accuracy = score(subset.y, predict_proba(model, crops).argmax(axis=1)).accuracy
+            rows.append({"condition": name, "severity": severity, "face_size": size, "placed_accuracy": accuracy,
+                         "crop_accuracy": crop_accuracy})
+    return pd.DataFrame(rows)
+
+
 def false_faces(detectors: dict, background: np.ndarray, count: int, face_sizes=FACE_SIZES, seed: int = 0) -> pd.DataFrame:
     """How often each detector reports a face where there is none: the share of `count` face-free frames (the
     windows of `background` that `scenes` would place faces of each size into) with at least one detection."""

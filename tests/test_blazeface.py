@@ -276,6 +276,18 @@ def test_end_to_end_counts_a_missed_face_as_wrong(demo):
     assert (seen["found"] > 0.5).all() and (seen["accuracy"] <= seen["found"]).all()
 
 
+def test_placed_accuracy_reads_the_faces_where_they_were_placed(demo):
+    pytest.importorskip("tensorflow")
+    from fer_lib.pretrained import load_pretrained
+    from fer_lib.robustness import placed_accuracy
+
+    test = demo.test.head(24)
+    table = placed_accuracy(load_pretrained(), test, to_gray(skdata.rocket()), ("rotation",), (0, 3), (48, 96))
+    assert table[["condition", "severity", "face_size"]].values.tolist() == [
+        ["clean", 0, 48], ["clean", 0, 96], ["rotation", 3, 48], ["rotation", 3, 96]]
+    assert table["placed_accuracy"].between(0.5, 1).all() and table["crop_accuracy"].between(0.5, 1).all()
+
+
 def test_reframing_keeps_the_frame():
     boxes = np.array([[100, 80, 60, 60]])
     haar, blaze = FaceDetector.framing, VARIANTS["short"].framing
