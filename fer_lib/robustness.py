@@ -188,14 +188,14 @@ def finds(frames_implied: np.ndarray, square) -> tuple[np.ndarray, np.ndarray]:
     faces alike: on its own Training faces, 7.6% of BlazeFace's boxes imply a frame more than sqrt(2) off the crop's
     size (where IoU >= 0.5 cannot hold even centred), 0.2% more than 2x off (`python -m fer_lib framing --detector
     blazeface`: results/face_framing_blazeface.json's spread)."""
+    from .blazeface import overlaps
+
     x, y, side = float(square[0]), float(square[1]), float(square[2])
     centre_x, centre_y, implied = np.asarray(frames_implied, np.float64).reshape(-1, 3).T
     centred = np.maximum(abs(centre_x - x - side / 2), abs(centre_y - y - side / 2)) <= MATCH_CENTRE * side
     sized = (implied >= side / MATCH_SCALE) & (implied <= MATCH_SCALE * side)
-    low = np.maximum(np.stack([centre_x, centre_y], 1) - implied[:, None] / 2, [x, y])
-    high = np.minimum(np.stack([centre_x, centre_y], 1) + implied[:, None] / 2, [x + side, y + side])
-    overlap = np.prod(np.clip(high - low, 0, None), axis=1)
-    return centred & sized, overlap / (implied**2 + side * side - overlap)
+    corners = np.stack([centre_x - implied / 2, centre_y - implied / 2, centre_x + implied / 2, centre_y + implied / 2], 1)
+    return centred & sized, overlaps(np.array([x, y, x + side, y + side]), corners)
 
 
 def _read_scenes(model, detector, frames, squares, align: bool = True):
