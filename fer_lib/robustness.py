@@ -127,22 +127,14 @@ def end_to_end(model, subset: Subset, detectors: dict, background: np.ndarray, c
     and classified. A face not found counts as wrong. One row per detector, condition, severity and size: `found`,
     `found_iou` (found, and the implied frame's IoU with the face at least MATCH_IOU), `accuracy` (end to end) and
     `crop_accuracy` (the same faces classified as cut out, as `benchmark` does)."""
-    from .evaluation import score
-    from .inference import predict_proba
-
     rows = []
-    settings = [("clean", 0)] * (0 in severities) + [(name, level) for name in conditions for level in severities if level]
-    for name, severity in settings:
-        shifted = apply(name, subset.x, severity, seed) if severity else subset.x
-        crop_accuracy = score(subset.y, predict_proba(model, shifted).argmax(axis=1)).accuracy
-        for size in face_sizes:
-            frames, squares = scenes(shifted, size, background, seed)
-            for detector_name, detector in detectors.items():
-                found, overlapping, predicted = _read_scenes(model, detector, frames, squares, align)
-                rows.append({"detector": detector_name, "condition": name, "severity": severity, "face_size": size,
-                             "found": float(found.mean()), "found_iou": float(overlapping.mean()),
-                             "accuracy": float((found & (predicted == subset.y)).mean()),
-                             "crop_accuracy": crop_accuracy})
+    for name, severity, crop_accuracy, size, frames, squares in _framed(model, subset, background, conditions,
+                                                                         severities, face_sizes, seed):
+        for detector_name, detector in detectors.items():
+            found, overlapping, predicted = _read_scenes(model, detector, frames, squares, align)
+            rows.append({"detector": detector_name, "condition": name, "severity": severity, "face_size": size,
+                         "found": float(found.mean()), "found_iou": float(overlapping.mean()),
+                         "accuracy": float((found & (predicted == subset.y)).mean()), "crop_accuracy": crop_accuracy})
     return pd.DataFrame(rows)
 
 
@@ -156,17 +148,27 @@ def placed_accuracy(model, subset: Subset, background: np.ndarray, conditions=tu
     from .inference import predict_proba
 
     rows, exact = [], Framing(1.0, 0.0, 0.0)
+    for name, severity, crop_accuracy, size, frames, squares in _framed(model, subset, background, conditions,
+                                                                         severities, face_sizes, seed):
+        crops = np.stack([crop_faces(frame, square[None], exact)[0] for frame, square in zip(frames, squares)])
+        accuracy = score(subset.y, predict_proba(model, crops).argmax(axis=1)).accuracy
+        rows.append({"condition": name, "severity": severity, "face_size": size, "placed_accuracy": accuracy,
+                     "crop_accuracy": crop_accuracy})
+    return pd.DataFrame(rows)
+
+
+def _framed(model, subset: Subset, background, conditions, severities, face_sizes, seed):
+    """Clean (where severity 0 is asked for), then each condition at each severity: (condition, severity, `model`'s
+    crop-level accuracy, face size, frames, squares) for each face size, the frames made by `scenes`."""
+    from .evaluation import score
+    from .inference import predict_proba
+
     settings = [("clean", 0)] * (0 in severities) + [(name, level) for name in conditions for level in severities if level]
     for name, severity in settings:
         shifted = apply(name, subset.x, severity, seed) if severity else subset.x
         crop_accuracy = score(subset.y, predict_proba(model, shifted).argmax(axis=1)).accuracy
         for size in face_sizes:
-            frames, squares = scenes(shifted, size, background, seed)
-            crops = np.stack([crop_faces(frame, square[None], exact)[0] for frame, square in zip(frames, squares)])
-            accuracy = score(subset.y, predict_proba(model, crops).argmax(axis=1)).accuracy
-            rows.append({"condition": name, "severity": severity, "face_size": size, "placed_accuracy": accuracy,
-                         "crop_accuracy": crop_accuracy})
-    return pd.DataFrame(rows)
+            yield name, severity, crop_accuracy, size, *scenes(shifted, size, background, seed)
 
 
 def false_faces(detectors: dict, background: np.ndarray, count: int, face_sizes=FACE_SIZES, seed: int = 0) -> pd.DataFrame:
