@@ -25,8 +25,9 @@ TILE_FROM, TILE_SHARE = 2, 0.6  # tiles: in images at least twice the network's 
 CANDIDATE_SCORE = 0.5  # the bar of the first look (whole image, tiles); a face's score is then its two looks' mean
 CLOSE_UP, CLOSE_UP_SCORE = 2.5, 0.25  # the second look: a square 2.5x the candidate's side around it, its own bar
 TURN = 20.0  # degrees: the turned second views (second_views)
-SECOND_VIEW_SCORE = 0.62  # a face in a second view scores this much at least: on face-free frames (bench_detection's
-# rocket), the second views' false faces scored 0.60-0.615, the faces they found 0.65 in the median
+SECOND_VIEW_SCORE = 0.62  # a face in a second view scores this much at least: chosen by a one-off probe (not in the
+# repo) on 600 of bench_detection's face-free rocket frames per size, where the second views' false faces scored
+# 0.60-0.615 and the faces they found 0.65 in the median; bench_detection's false-face column is the check
 BRIGHTER = np.round(255 * (np.arange(256) / 255) ** 0.5).astype(np.uint8)  # gamma 0.5, a lookup table
 
 
