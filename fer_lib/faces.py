@@ -1,9 +1,10 @@
 """Faces in real photos: read any image as grayscale, find faces, crop them the way FER2013 frames its faces.
 
 Two detectors, neither downloaded (`face_detector(name)`): "haar", OpenCV's frontal-face Haar cascade, shipped
-inside opencv-python-headless (4.x; OpenCV 5 dropped it), and "blazeface", MediaPipe's BlazeFace (fer_lib.blazeface),
-which also finds faces at an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and
-ears. The default, "blazeface+haar", is BlazeFace with the cascade where it finds nothing (bench_detection.py).
+inside opencv-python-headless (4.x; OpenCV 5 dropped it), whose faces get their eyes from OpenCV's eye cascade where
+it finds a pair (`find_eyes`), and "blazeface", MediaPipe's BlazeFace (fer_lib.blazeface), which also finds faces at
+an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and ears. The default,
+"blazeface+haar", is BlazeFace with the cascade where it finds nothing (bench_detection.py).
 
 FER2013's faces were cut out by a detector too: run on FER2013's own faces, the cascade's box matches the 48x48
 frame to within a few percent (`measure_framing`, `python -m fer_lib framing`), so a face is cropped as its detected
@@ -13,12 +14,15 @@ same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import permutations
 
 import numpy as np
 
 from .dataset import IMAGE_SIZE
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
+EYE_CASCADE_FILE = "haarcascade_eye.xml"
+EYE_SEARCH_WIDTH = 96  # a face's box is searched for its eyes at this width (the eye cascade's window is 20 px)
 # Images are searched on a copy scaled down to this longest side: photos keep detail for small faces; video
 # frames trade it for speed (a 640x480 frame is searched at 320x240: faces from 48 px, about 45 frames/s here).
 PHOTO_MAX_SIDE, VIDEO_MAX_SIDE = 1280, 320
@@ -80,31 +84,35 @@ class Detections:
 
 def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side: int | None = None):
     """The face detector `name` names (DETECTORS): the Haar cascade, BlazeFace's short-range or full-range model,
-    or BlazeFace with the cascade where it finds no face; `video`: the cascade's faster settings for video frames.
+    or, for names joined by "+", the first that finds a face (FirstFound); `video`: the cascade's faster settings
+    for video frames.
     A detector's `detect(gray)` gives Detections, `detector(gray)` their boxes; `framing` is its own."""
+    if name not in DETECTORS:
+        raise ValueError(f"face detector {name!r}: choose from {', '.join(DETECTORS)}")
+    if "+" in name:
+        return FirstFound(*(face_detector(part, video, video_side) for part in name.split("+")))
     if name == "haar":
         return FaceDetector.for_video(video_side or VIDEO_MAX_SIDE) if video else FaceDetector()
-    if name in ("blazeface", "blazeface-full"):
-        from .blazeface import BlazeFace
+    from .blazeface import BlazeFace
 
-        return BlazeFace("full" if name == "blazeface-full" else "short")
-    if name == "blazeface+haar":
-        return FirstFound(face_detector("blazeface"), face_detector("haar", video, video_side))
-    raise ValueError(f"face detector {name!r}: choose from {', '.join(DETECTORS)}")
+    return BlazeFace(name.removeprefix("blazeface").removeprefix("-") or "short")
 
 
 class FirstFound:
-    """`first`'s faces; in an image where it finds none, `second`'s, their boxes re-expressed in `first`'s framing."""
+    """The first detector's faces; in an image where it finds none, the next one's, and so on, their boxes
+    re-expressed in the first one's framing."""
 
-    def __init__(self, first, second):
-        self.first, self.second, self.framing = first, second, first.framing
+    def __init__(self, *detectors):
+        self.detectors, self.framing = detectors, detectors[0].framing
 
     def detect(self, gray: np.ndarray) -> Detections:
-        found = self.first.detect(gray)
-        if len(found):
+        for detector in self.detectors:
+            found = detector.detect(gray)
+            if len(found):
+                break
+        if detector.framing == self.framing:
             return found
-        other = self.second.detect(gray)
-        return Detections(reframe(other.boxes, self.second.framing, self.framing), other.scores, other.keypoints)
+        return Detections(reframe(found.boxes, detector.framing, self.framing), found.scores, found.keypoints)
 
     def __call__(self, gray: np.ndarray) -> np.ndarray:
         return self.detect(gray).boxes
@@ -156,13 +164,9 @@ class FaceDetector:
     framing = FER_FRAMING
 
     def __init__(self, max_side: int = PHOTO_MAX_SIDE, scale_factor: float = 1.1, min_neighbors: int = 5,
-                 min_fraction: float = MIN_FACE_FRACTION):
-        import cv2
-
-        self.cascade = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE_FILE)
-        if self.cascade.empty():
-            raise RuntimeError(f"OpenCV's {CASCADE_FILE} did not load: install opencv-python-headless 4.x "
-                               "(OpenCV 5 no longer ships Haar cascades)")
+                 min_fraction: float = MIN_FACE_FRACTION, eyes: bool = True):
+        self.cascade = load_cascade(CASCADE_FILE)
+        self.eye_cascade = load_cascade(EYE_CASCADE_FILE) if eyes else None
         self.max_side, self.scale_factor = max_side, scale_factor
         self.min_neighbors, self.min_fraction = min_neighbors, min_fraction
 
@@ -171,10 +175,12 @@ class FaceDetector:
         return cls(max_side=max_side, scale_factor=1.2)
 
     def detect(self, gray: np.ndarray) -> Detections:
-        """The boxes, each scored 1, without keypoints."""
+        """The boxes, each scored 1; the keypoints are NaN but for the eyes where the eye cascade finds a pair."""
         boxes = self(gray)
-        no_keypoints = np.full((len(boxes), len(KEYPOINTS), 2), np.nan, np.float32)
-        return Detections(boxes, np.ones(len(boxes), np.float32), no_keypoints)
+        keypoints = np.full((len(boxes), len(KEYPOINTS), 2), np.nan, np.float32)
+        for face, box in zip(keypoints, boxes if self.eye_cascade is not None else []):
+            face[:2] = find_eyes(gray, box, self.eye_cascade)
+        return Detections(boxes, np.ones(len(boxes), np.float32), keypoints)
 
     def __call__(self, gray: np.ndarray) -> np.ndarray:
         import cv2
@@ -186,6 +192,50 @@ class FaceDetector:
                                               minSize=(side, side))
         boxes = np.round(np.asarray(boxes, np.float64).reshape(-1, 4) / shrink).astype(np.int64)
         return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
+
+
+def load_cascade(file: str):
+    """One of the cascades opencv-python-headless ships, by file name; a clear error where it does not."""
+    import cv2
+
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + file)
+    if cascade.empty():
+        raise RuntimeError(f"OpenCV's {file} did not load: install opencv-python-headless 4.x "
+                           "(OpenCV 5 no longer ships Haar cascades)")
+    return cascade
+
+
+def find_eyes(gray: np.ndarray, box, cascade) -> np.ndarray:
+    """The image-left and image-right eye centres (2, 2) x, y in a face's `box` (x, y, width, height), from OpenCV's
+    eye `cascade`; NaN unless it finds a pair: one eye in each half of the box's upper 60%, 25-70% of the box's
+    width apart, tilted at most 30 degrees and of like size. Of several pairs, the one whose midpoint lies nearest
+    to where FER2013's eyes sit (FER_EYES)."""
+    import cv2
+
+    x, y, width, height = (int(v) for v in box)
+    top = gray[max(0, y) : y + int(height * 0.6), max(0, x) : x + width]
+    pair = np.full((2, 2), np.nan)
+    if min(top.shape) < 8:
+        return pair
+    shrink = EYE_SEARCH_WIDTH / top.shape[1]
+    small = cv2.resize(top, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA if shrink < 1 else cv2.INTER_LINEAR)
+    found = cascade.detectMultiScale(small, scaleFactor=1.1, minNeighbors=3, minSize=(12, 12),
+                                     maxSize=(EYE_SEARCH_WIDTH * 2 // 5,) * 2)
+    eyes = np.asarray(found, np.float64).reshape(-1, 4)
+    centres, sizes = eyes[:, :2] + eyes[:, 2:] / 2, eyes[:, 2]
+    half = EYE_SEARCH_WIDTH / 2
+    expected = np.array([(FER_EYES.left[0] + FER_EYES.right[0]) / 2, (FER_EYES.left[1] + FER_EYES.right[1]) / 2])
+    expected *= EYE_SEARCH_WIDTH / IMAGE_SIZE
+    best = np.inf
+    for a, b in permutations(range(len(eyes)), 2):
+        apart, rise = centres[b] - centres[a]
+        alike = max(sizes[a], sizes[b]) <= 1.6 * min(sizes[a], sizes[b])
+        if (centres[a, 0] < half <= centres[b, 0] and 0.25 <= apart / EYE_SEARCH_WIDTH <= 0.7
+                and abs(rise) <= apart * np.tan(np.radians(30)) and alike):
+            distance = np.hypot(*((centres[a] + centres[b]) / 2 - expected))
+            if distance < best:
+                best, pair = distance, centres[[a, b]] / shrink + [max(0, x), max(0, y)]
+    return pair
 
 
 def crop_faces(gray: np.ndarray, boxes: np.ndarray, framing: Framing = FER_FRAMING,
@@ -266,7 +316,7 @@ def measure_eyes(faces: np.ndarray, upscale: int = 4) -> Eyes:
     """
     import cv2
 
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml")
+    cascade = load_cascade(EYE_CASCADE_FILE)
     left, right = [], []
     for face in np.asarray(faces):
         big = cv2.resize(face, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)

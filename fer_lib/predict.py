@@ -60,7 +60,8 @@ class EmotionReader:
 def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = DEFAULT_DETECTOR) -> list[dict]:
     """Every face in `image` with its emotions, largest face first: one dict per face with `box` [x, y, width,
     height] in pixels, `emotions` (the seven probabilities by name), `emotion` (the likeliest) and its `probability`;
-    where the detector gives them (BlazeFace), `keypoints` (faces.KEYPOINTS: eyes, nose, mouth, ears, [x, y] pixels).
+    where the detector gives them, `keypoints` (faces.KEYPOINTS, [x, y] pixels: BlazeFace gives the eyes, nose, mouth
+    and ears, the Haar cascade the eyes where its eye cascade finds a pair).
 
     `image`: a file's path, a PIL image or an array (gray, RGB or RGBA; `bgr=True` for an array in OpenCV's
     blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: strong_cnn), a .keras
@@ -72,8 +73,9 @@ def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = DEF
               "emotion": EMOTIONS[int(np.argmax(face))], "probability": float(np.max(face))}
              for box, face in zip(boxes, probabilities)]
     for face, points in zip(faces, keypoints):
-        if np.isfinite(points).all():
-            face["keypoints"] = {name: [round(float(x), 1), round(float(y), 1)] for name, (x, y) in zip(KEYPOINTS, points)}
+        given = {name: [round(float(x), 1), round(float(y), 1)] for name, (x, y) in zip(KEYPOINTS, points) if np.isfinite(x)}
+        if given:
+            face["keypoints"] = given
     return faces
 
 

@@ -6,8 +6,8 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 skdata = pytest.importorskip("skimage.data")
 
-from fer_lib.faces import (FER_EYES, FER_FRAMING, FaceDetector, Framing, ImageError, crop_faces, measure_eyes,  # noqa: E402
-                           measure_framing, to_gray)
+from fer_lib.faces import (EYE_CASCADE_FILE, FER_EYES, FER_FRAMING, FaceDetector, Framing, ImageError, crop_faces,  # noqa: E402
+                           find_eyes, measure_eyes, measure_framing, to_gray)
 from fer_lib.loading import PROJECT_ROOT  # noqa: E402
 
 
@@ -53,6 +53,49 @@ def test_a_very_large_photo_is_searched_scaled_down(detector):
     small = detector(to_gray(skdata.astronaut()))[0]
     np.testing.assert_allclose(boxes[0], small * 8, atol=8 * 8)  # largest first: her face, found at 1280 px
     assert (boxes[:, :2] >= 0).all() and (boxes[:, :2] + boxes[:, 2:] <= 4096).all()
+
+
+def turned(gray, degrees):
+    turn = cv2.getRotationMatrix2D((gray.shape[1] / 2, gray.shape[0] / 2), degrees, 1.0)
+    return cv2.warpAffine(gray, turn, gray.shape[::-1], borderMode=cv2.BORDER_REFLECT)
+
+
+def eye_line(eyes):
+    """The angle of the line from the image-left to the image-right eye, in degrees (positive: the right one lower)."""
+    (left_x, left_y), (right_x, right_y) = eyes
+    return np.degrees(np.arctan2(right_y - left_y, right_x - left_x))
+
+
+@pytest.mark.parametrize("degrees", [-12, 10])
+def test_the_haar_detector_finds_the_eyes_and_their_tilt(detector, degrees):
+    upright = detector.detect(to_gray(skdata.astronaut()))
+    tilted = detector.detect(turned(to_gray(skdata.astronaut()), degrees))
+    for found in (upright, tilted):
+        (x, y, w, h), eyes = found.boxes[0], found.keypoints[0, :2]
+        assert ((eyes >= [x, y]) & (eyes <= [x + w, y + h * 0.6])).all()  # in the box's upper part
+        assert eyes[0, 0] < x + w / 2 < eyes[1, 0]
+        assert np.isnan(found.keypoints[0, 2:]).all()  # no nose, mouth or ears from Haar
+    assert eye_line(tilted.keypoints[0, :2]) - eye_line(upright.keypoints[0, :2]) == pytest.approx(-degrees, abs=2.5)
+    assert np.isnan(FaceDetector(eyes=False).detect(to_gray(skdata.astronaut())).keypoints).all()
+
+
+def test_no_eye_pair_where_there_is_no_face():
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + EYE_CASCADE_FILE)
+    assert np.isnan(find_eyes(to_gray(skdata.coffee()), (100, 100, 200, 200), cascade)).all()
+    assert np.isnan(find_eyes(to_gray(skdata.coffee()), (-5, -5, 6, 6), cascade)).all()  # too small, off the edge
+
+
+def test_a_haar_face_tilted_10_degrees_is_cropped_level(detector):
+    gray = turned(to_gray(skdata.astronaut()), 10)
+    found = detector.detect(gray)
+
+    def crop_tilt(face):  # the eye line in a 48x48 crop, as the detector sees it enlarged with a border
+        big = cv2.copyMakeBorder(cv2.resize(face, None, fx=4, fy=4), 96, 96, 96, 96, cv2.BORDER_REPLICATE)
+        return eye_line(detector.detect(big).keypoints[0, :2])
+
+    level = eye_line(detector.detect(to_gray(skdata.astronaut())).keypoints[0, :2])  # her eyes, upright
+    assert abs(crop_tilt(crop_faces(gray, found.boxes, detector.framing)[0]) - level) > 7
+    assert abs(crop_tilt(crop_faces(gray, found.boxes, detector.framing, found.keypoints[:, :2])[0])) < 3
 
 
 def test_crop_faces_frames_and_pads():
