@@ -51,7 +51,7 @@ def main() -> int:
     test = dataset.subset("PublicTest").head(args.rows)
     background = to_gray(photos.rocket())
     default = face_detector()
-    candidates = _candidates(dataset.subset("Training").x[:300])
+    candidates = _candidates(dataset.subset("Training").x[:300], default)
     empty, _ = scenes(np.zeros((len(test), 48, 48), np.uint8), args.size, background, place=False)
     other = face_free_windows()
     rows = []
@@ -101,8 +101,8 @@ def _finds(boxes, framing, square) -> bool:
     return bool(len(boxes)) and bool(finds(framing.frames(boxes), square)[0].any())
 
 
-def _candidates(training_faces) -> dict:
-    """{name: (gray -> boxes, framing)}."""
+def _candidates(training_faces, default) -> dict:
+    """{name: (gray -> boxes, framing)}; `default`: the default detector, measured for reference."""
     import cv2
 
     equalize = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
@@ -123,7 +123,7 @@ def _candidates(training_faces) -> dict:
     mesh = FaceMesh()
     ssd = OpenCVSSD()
     ssd_framing = measure_framing(training_faces, framing_relations(training_faces, detector=ssd))
-    default, haar = face_detector(), face_detector("haar")
+    haar = face_detector("haar")
     return {
         "blazeface+haar (the default, for reference)": (default, default.framing),
         "haar (the default's second stage)": (haar, haar.framing),
