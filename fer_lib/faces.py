@@ -1,10 +1,11 @@
 """Faces in real photos: read any image as grayscale, find faces, crop them the way FER2013 frames its faces.
 
-Two detectors, neither downloaded (`face_detector(name)`): "haar", OpenCV's frontal-face Haar cascade, shipped
+Three detectors, none downloaded (`face_detector(name)`): "haar", OpenCV's frontal-face Haar cascade, shipped
 inside opencv-python-headless (4.x; OpenCV 5 dropped it), whose faces get their eyes from OpenCV's eye cascade where
-it finds a pair (`find_eyes`), and "blazeface", MediaPipe's BlazeFace (fer_lib.blazeface), which also finds faces at
-an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and ears. The default,
-"blazeface+haar", is BlazeFace with the cascade where it finds nothing (bench_detection.py).
+it finds a pair (`find_eyes`); "blazeface", MediaPipe's BlazeFace (fer_lib.blazeface), which also finds faces at
+an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and ears; and "ssd", OpenCV's SSD
+face detector, each of its faces checked by BlazeFace and the face mesh (fer_lib.ssd). The default,
+"blazeface+haar+ssd", is BlazeFace, then the cascade where it finds nothing, then the SSD (bench_detection.py).
 
 FER2013's faces were cut out by a detector too: run on FER2013's own faces, the cascade's box matches the 48x48
 frame to within a few percent (`measure_framing`, `python -m fer_lib framing`), so a face is cropped as its detected
@@ -64,8 +65,8 @@ class Eyes:
 FER_EYES = Eyes(left=(14.5, 18.5), right=(32.75, 18.375), size=11.25, measured_on=924, sample=2000)
 
 
-DETECTORS = ("haar", "blazeface", "blazeface-full", "blazeface+haar")
-DEFAULT_DETECTOR = "blazeface+haar"  # finds the most faces, clean and under every condition (bench_detection.py)
+DETECTORS = ("haar", "blazeface", "blazeface-full", "ssd", "blazeface+haar", "blazeface+haar+ssd")
+DEFAULT_DETECTOR = "blazeface+haar+ssd"  # finds the most faces, clean and under every condition (bench_detection.py)
 KEYPOINTS = ("eye_left", "eye_right", "nose", "mouth", "ear_left", "ear_right")  # as seen in the image
 
 
@@ -81,11 +82,23 @@ class Detections:
     def __len__(self) -> int:
         return len(self.boxes)
 
+    @classmethod
+    def from_corners(cls, corners: np.ndarray, scores: np.ndarray, keypoints: np.ndarray, shape) -> Detections:
+        """Detections from boxes as x_min, y_min, x_max, y_max in an image of `shape` (height, width, ...): clipped to
+        the image, those over a pixel wide and high kept, largest first."""
+        height, width = shape[:2]
+        xy = np.clip(corners[:, :2], 0, [width, height])
+        wh = np.clip(corners[:, 2:], 0, [width, height]) - xy
+        kept = (wh > 1).all(axis=1)
+        boxes = np.round(np.concatenate([xy, wh], axis=1)[kept]).astype(np.int64)
+        order = np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")
+        return cls(boxes[order], scores[kept][order].astype(np.float32), keypoints[kept][order].astype(np.float32))
+
 
 def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side: int | None = None):
     """The face detector `name` names (DETECTORS): the Haar cascade, BlazeFace's short-range or full-range model,
-    or, for names joined by "+", the first that finds a face (FirstFound); `video`: the cascade's faster settings
-    for video frames.
+    OpenCV's SSD checked by BlazeFace and the face mesh (fer_lib.ssd), or, for names joined by "+", the first that
+    finds a face (FirstFound); `video`: the cascade's faster settings for video frames.
     A detector's `detect(gray)` gives Detections, `detector(gray)` their boxes; `framing` is its own."""
     if name not in DETECTORS:
         raise ValueError(f"face detector {name!r}: choose from {', '.join(DETECTORS)}")
@@ -93,6 +106,10 @@ def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side:
         return FirstFound(*(face_detector(part, video, video_side) for part in name.split("+")))
     if name == "haar":
         return FaceDetector.for_video(video_side or VIDEO_MAX_SIDE) if video else FaceDetector()
+    if name == "ssd":
+        from .ssd import SSD
+
+        return SSD()
     from .blazeface import BlazeFace
 
     return BlazeFace(name.removeprefix("blazeface").removeprefix("-") or "short")

@@ -193,7 +193,7 @@ def test_detectors_by_name_and_bad_names():
     assert isinstance(face_detector("haar"), FaceDetector)
     assert face_detector("blazeface").variant is VARIANTS["short"]
     assert face_detector("blazeface-full").framing == VARIANTS["full"].framing
-    with pytest.raises(ValueError, match="face detector 'yolo': choose from haar, blazeface, blazeface-full, blazeface\\+haar"):
+    with pytest.raises(ValueError, match="face detector 'yolo': choose from haar, blazeface, blazeface-full, ssd, blazeface\\+haar, blazeface\\+haar\\+ssd"):
         face_detector("yolo")
     with pytest.raises(ValueError, match="BlazeFace variant 'medium': choose from short, full"):
         BlazeFace("medium")
