@@ -20,9 +20,10 @@
 # at two sizes, then found, aligned (turned so the eyes are level, where the detector gives them), cropped the
 # way FER2013 frames its faces and read by the shipped model (`fer_lib.robustness.end_to_end`). Three detectors:
 # OpenCV's Haar cascade, MediaPipe's BlazeFace (short range; where a frame shows no face it searches the frame
-# again brightened, turned 20 degrees either way and equalized) and, the default, BlazeFace with the cascade where
-# it finds nothing. Last, a clip made from a photograph in which the head tilts and then the light dims, read once
-# a second by each detector.
+# again brightened, turned 20 degrees either way and equalized) and, the default, BlazeFace, then the cascade where
+# it finds nothing, then OpenCV's SSD face detector, whose faces count only where BlazeFace looking close up and
+# MediaPipe's face mesh see a face too (`fer_lib.ssd`). Last, a clip made from a photograph in which the head tilts
+# and then the light dims, read once a second by each detector.
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/fer-lib/fer_lib/blob/main/notebooks/09_special_conditions_end_to_end.ipynb)
 
@@ -44,7 +45,7 @@ MODEL = "strong_cnn"  # the shipped model that reads the faces
 FACES = 200  # the first N PublicTest faces (None: all 3,589, as benchmarks/bench_detection.py measures them)
 SEVERITIES = (0, 3)  # 0: clean; 3: the middle severity (notebook 7 reports 1-5)
 SIZES = (48, 96)  # the face's side in the frame, pixels
-DETECTORS = ("haar", "blazeface", "blazeface+haar")  # of fer_lib.faces.DETECTORS (also: blazeface-full)
+DETECTORS = ("haar", "blazeface", "blazeface+haar+ssd")  # of fer_lib.faces.DETECTORS (also: blazeface-full, ssd)
 SHOW_FACES = True  # False: no FER2013 pixels in the outputs
 SEED = 0
 
