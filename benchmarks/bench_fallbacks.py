@@ -35,7 +35,7 @@ from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.blazeface import BRIGHTER, BlazeFace, FaceMesh, Variant, map_back  # noqa: E402
 from fer_lib.conditions import apply  # noqa: E402
 from fer_lib.faces import FER_FRAMING, DEFAULT_DETECTOR, face_detector, framing_relations, measure_framing, to_gray  # noqa: E402
-from fer_lib.robustness import MIDDLE_SEVERITY, finds, scenes  # noqa: E402
+from fer_lib.robustness import MIDDLE_SEVERITY, face_free_photos, finds, scenes  # noqa: E402
 from fer_lib.ssd import SSD, views  # noqa: E402
 
 CONDITIONS = ("low_light", "glasses", "glasses+angle", "dark+angle")  # blazeface+haar: under 93% found at severity 3
@@ -130,19 +130,11 @@ def ssd_bars(missed: dict, empty: list, other: list) -> list[dict]:
     return rows
 
 
-# scikit-image's photographs without a person (not its coins: they are struck with heads)
-FACE_FREE_PHOTOS = ("brick", "chelsea", "clock", "coffee", "grass", "gravel", "horse", "hubble_deep_field",
-                    "immunohistochemistry", "moon", "page", "retina", "text")
-
-
 def face_free_windows(per_photo: int = 20, seed: int = 0) -> list[np.ndarray]:
     """Gray square windows of scikit-image's photographs without a person (a cat, a clock, galaxies, text...): each whole
     photo and `per_photo` windows of 40-100% of its shorter side at random places."""
-    from skimage import data as photos
-
     rng, windows = np.random.default_rng(seed), []
-    for name in FACE_FREE_PHOTOS:
-        gray = to_gray(getattr(photos, name)())
+    for gray in face_free_photos():
         windows.append(gray)
         for _ in range(per_photo):
             side = int(rng.uniform(0.4, 1.0) * min(gray.shape))

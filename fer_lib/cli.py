@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
                        "times as often as the others (default: low_light glasses dark+angle glasses+angle)")
     train.add_argument("--focus-weight", type=float, metavar="W", help="robust only: how much more often the --focus "
                        "conditions are drawn (default: 2)")
+    train.add_argument("--pipeline-share", type=_share, metavar="SHARE", help="robust only: the share of training "
+                       "faces shown each epoch as the end-to-end pipeline cuts them out of a photo (placed into a "
+                       "face-free scikit-image photograph, found by the default detector, aligned, cropped; computed "
+                       "once before training; default: 0, none)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -280,7 +284,7 @@ def _train(args) -> int:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
     settings = {key: getattr(args, key) for key in ("epochs", "batch_size", "learning_rate", "precision", "seed",
                                                     "dropout", "erasing", "crop", "interpolation", "conditions",
-                                                    "conditioned_share", "focus", "focus_weight")}
+                                                    "conditioned_share", "focus", "focus_weight", "pipeline_share")}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
     with strategy.scope() if strategy else contextlib.nullcontext():

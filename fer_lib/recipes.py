@@ -65,7 +65,7 @@ def _build_robust(config_type, train_faces: np.ndarray, settings: dict):
 
     from .loading import relative_to_project
     from .pretrained import pretrained_path
-    from .robust_cnn import build_robust_cnn, condition_augmentation
+    from .robust_cnn import build_robust_cnn, chained, condition_augmentation, pipeline_augmentation
 
     parent = Path(settings.pop("parent", None) or pretrained_path("strong_cnn")).resolve()
     if not parent.is_file():
@@ -74,7 +74,14 @@ def _build_robust(config_type, train_faces: np.ndarray, settings: dict):
         settings["focus"] = tuple(settings["focus"])
     config = config_type(parent=str(relative_to_project(parent)), **settings)
     model = build_robust_cnn(keras.models.load_model(parent, compile=False), config, train_faces)
-    return config, model, condition_augmentation(config.conditioned_share, config.seed, config.condition_weights())
+    conditions = condition_augmentation(config.conditioned_share, config.seed, config.condition_weights())
+    if not config.pipeline_share:
+        return config, model, conditions
+    from .robustness import pipeline_faces
+
+    crops, found = pipeline_faces(train_faces, seed=config.seed, progress=True)
+    print(f"pipeline faces: the default detector found {found.sum():,} of {len(found):,} Training faces in their scenes")
+    return config, model, chained(pipeline_augmentation(crops, config.pipeline_share, config.seed), conditions)
 
 
 def _check_settings(recipe: str, settings: dict) -> None:

@@ -23,7 +23,9 @@ class RobustConfig:
     """The fine-tuning recipe. `parent`: the .keras model fine-tuned (a flip-averaged one is unwrapped first);
     `conditioned_share`: the share of training faces put under a random condition and severity each epoch;
     `focus`: conditions drawn `focus_weight` times as often as the others (those that a draw with every
-    condition alike left furthest from the goal of at most 3 points lost at severity 3).
+    condition alike left furthest from the goal of at most 3 points lost at severity 3); `pipeline_share`: the
+    share of training faces shown each epoch as the end-to-end pipeline cuts them out of a photo
+    (pipeline_augmentation), before any condition.
     SGD with Nesterov momentum, cosine decay from `learning_rate` to zero, decoupled weight decay; the parent's
     convolutions, dense layers and normalizations compute in `precision` (training.in_precision)."""
 
@@ -37,6 +39,7 @@ class RobustConfig:
     focus: tuple[str, ...] = ("low_light", "glasses", "dark+angle", "glasses+angle")
     focus_weight: float = 2.0
     contrast_normalization: bool = True
+    pipeline_share: float = 0.0
     precision: str = "float32"
     seed: int = 0
 
@@ -50,6 +53,8 @@ class RobustConfig:
             raise ValueError(f"RobustConfig.learning_rate must be positive, got {self.learning_rate}")
         if not 0 <= self.conditioned_share <= 1:
             raise ValueError(f"RobustConfig.conditioned_share must lie in [0, 1], got {self.conditioned_share}")
+        if not 0 <= self.pipeline_share <= 1:
+            raise ValueError(f"RobustConfig.pipeline_share must lie in [0, 1], got {self.pipeline_share}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"RobustConfig.label_smoothing must lie in [0, 1), got {self.label_smoothing}")
         if not self.focus_weight > 0:
@@ -106,5 +111,30 @@ def condition_augmentation(share: float, seed: int, weights: dict | None = None)
 
     def augment(faces, indices):
         return random_conditions(faces, share, [seed, *indices.tolist()], weights)
+
+    return augment
+
+
+def pipeline_augmentation(pipeline_crops: np.ndarray, share: float, seed: int):
+    """make_dataset's `augment`: each face of a batch, with probability `share`, replaced by its row of
+    `pipeline_crops` (robustness.pipeline_faces of the same training faces), seeded by `seed` and the batch's indices."""
+
+    def augment(faces, indices):
+        swap = np.random.default_rng([seed, 1, *indices.tolist()]).random(len(faces)) < share
+        out = faces.copy()
+        out[swap] = pipeline_crops[indices[swap]]
+        return out
+
+    return augment
+
+
+def chained(*augments):
+    """One make_dataset `augment` that applies each of `augments` in turn (None: skipped)."""
+    augments = [augment for augment in augments if augment is not None]
+
+    def augment(faces, indices):
+        for step in augments:
+            faces = step(faces, indices)
+        return faces
 
     return augment

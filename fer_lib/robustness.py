@@ -92,19 +92,43 @@ MATCH_CENTRE, MATCH_SCALE = 0.25, 2.0  # a detection finds a placed face: centre
 MATCH_IOU = 0.5  # the stricter match also reported: the frame a detection implies overlaps the face this much
 
 
-def scenes(faces: np.ndarray, face_size: int, background: np.ndarray, seed: int = 0, place: bool = True):
-    """Each uint8 face (N, 48, 48) enlarged to `face_size` pixels and blended (a feathered ellipse) into its own
-    window of the grayscale `background`, at a random place in a frame of max(256, 3 x face_size) pixels.
-    Returns the frames (N, S, S) and each face's square (N, 4) x, y, side, side; `place=False`: the same frames
-    without the faces."""
+# scikit-image's photographs without a person (not its coins: they are struck with heads; not the rocket: end_to_end's
+# background)
+FACE_FREE_PHOTOS = ("brick", "chelsea", "clock", "coffee", "grass", "gravel", "horse", "hubble_deep_field",
+                    "immunohistochemistry", "moon", "page", "retina", "text")
+
+
+def face_free_photos() -> list[np.ndarray]:
+    """FACE_FREE_PHOTOS, grayscale uint8 (scikit-image ships them)."""
+    try:
+        from skimage import data
+    except ImportError as error:
+        raise ImportError("fer_lib's face-free photographs are scikit-image's: pip install scikit-image") from error
+    from .faces import to_gray
+
+    return [to_gray(getattr(data, name)()) for name in FACE_FREE_PHOTOS]
+
+
+def ellipse_alpha(size: int, width: float = 0.5, height: float = 0.55, feather: float = 0.15) -> np.ndarray:
+    """(size, size) float weights of a face blended into a scene: 1 inside an ellipse of half-axes `width` and `height`
+    (fractions of the side), falling to 0 over `feather` of its radius."""
+    grid = (np.arange(size) + 0.5) / size - 0.5
+    radius = np.hypot(grid[None, :] / width, grid[:, None] / height)
+    return np.clip((1.0 - radius) / feather, 0, 1)
+
+
+def scenes(faces: np.ndarray, face_size: int, background: np.ndarray, seed: int = 0, place: bool = True,
+           ellipses: np.ndarray | None = None):
+    """Each uint8 face (N, 48, 48) enlarged to `face_size` pixels and blended (a feathered ellipse: ellipse_alpha's
+    default, or each face's row of `ellipses` (N, 3) width, height, feather) into its own window of the grayscale
+    `background`, at a random place in a frame of max(256, 3 x face_size) pixels. Returns the frames (N, S, S) and
+    each face's square (N, 4) x, y, side, side; `place=False`: the same frames without the faces."""
     import cv2
 
     side = max(256, 3 * face_size)
     cover = side / min(background.shape)
     scenery = cv2.resize(background, None, fx=max(cover, 1.0) * 1.5, fy=max(cover, 1.0) * 1.5)
-    grid = (np.arange(face_size) + 0.5) / face_size - 0.5
-    radius = np.hypot(grid[None, :] / 0.5, grid[:, None] / 0.55)
-    alpha = np.clip((1.0 - radius) / 0.15, 0, 1)
+    alpha = ellipse_alpha(face_size)
     frames, squares = np.empty((len(faces), side, side), np.uint8), np.empty((len(faces), 4), np.int64)
     for i, face in enumerate(np.asarray(faces)):
         rng = np.random.default_rng([seed, face_size, i])
@@ -113,6 +137,8 @@ def scenes(faces: np.ndarray, face_size: int, background: np.ndarray, seed: int 
         x, y = rng.integers(0, side - face_size + 1, size=2)
         if place:
             big = cv2.resize(face, (face_size, face_size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+            if ellipses is not None:
+                alpha = ellipse_alpha(face_size, *ellipses[i])
             region = frame[y : y + face_size, x : x + face_size]
             frame[y : y + face_size, x : x + face_size] = alpha * big + (1 - alpha) * region
         frames[i], squares[i] = np.clip(frame, 0, 255).round(), (x, y, face_size, face_size)
@@ -202,9 +228,22 @@ def finds(frames_implied: np.ndarray, square) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_scenes(model, detector, frames, squares, align: bool = True):
     """(found (N,) bool, found with IoU >= MATCH_IOU (N,) bool, predicted label (N,), -1 where not found) for each
-    frame's placed face; the matching detection with the highest IoU is the one read."""
-    from .faces import crop_faces
+    frame's placed face."""
     from .inference import predict_proba
+
+    found, overlapping, crops = detected_crops(detector, frames, squares, align)
+    predicted = np.full(len(frames), -1)
+    if len(crops):
+        predicted[found] = predict_proba(model, crops).argmax(axis=1)
+    return found, overlapping, predicted
+
+
+def detected_crops(detector, frames, squares, align: bool = True):
+    """Each frame's placed face as `detector` finds it, cut out as the end-to-end pipeline does: (found (N,) bool,
+    found with IoU >= MATCH_IOU (N,) bool, the found faces' crops (found.sum(), 48, 48) uint8). Of the detections that
+    find the face (`finds`), the one with the highest IoU is cut out (aligned where it gives eyes, unless `align` is
+    False)."""
+    from .faces import crop_faces
 
     found, overlapping, crops = np.zeros(len(frames), bool), np.zeros(len(frames), bool), []
     for i, (frame, square) in enumerate(zip(frames, squares)):
@@ -217,10 +256,44 @@ def _read_scenes(model, detector, frames, squares, align: bool = True):
             found[i], overlapping[i] = True, iou[best] >= MATCH_IOU
             eyes = detections.keypoints[best : best + 1, :2] if align else None
             crops.append(crop_faces(frame, detections.boxes[best : best + 1], detector.framing, eyes)[0])
-    predicted = np.full(len(frames), -1)
-    if crops:
-        predicted[found] = predict_proba(model, np.stack(crops)).argmax(axis=1)
-    return found, overlapping, predicted
+    return found, overlapping, np.stack(crops) if crops else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+
+
+# pipeline_faces' ellipses: width, height and feather each drawn from these ranges (scenes' is 0.5, 0.55, 0.15)
+PIPELINE_ELLIPSES = ((0.42, 0.62), (0.48, 0.68), (0.08, 0.25))
+
+
+def pipeline_faces(faces: np.ndarray, detector=None, photos=None, face_sizes=FACE_SIZES, seed: int = 0, chunk: int = 256,
+                   progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Each uint8 face (N, 48, 48) as the end-to-end pipeline hands it to a classifier: placed into a scene (`scenes`,
+    on one of `photos`, default face_free_photos(), at one of `face_sizes`, in an ellipse of its own proportions
+    (PIPELINE_ELLIPSES' ranges), all at random), found by `detector`
+    (default: faces.DEFAULT_DETECTOR), aligned and cut out. Returns (crops (N, 48, 48) uint8, found (N,) bool); a face
+    not found keeps its own crop. `progress`: a progress bar."""
+    from .faces import face_detector
+    from .progress import progress_bar
+
+    faces = np.asarray(faces)
+    detector = detector or face_detector()
+    photos = face_free_photos() if photos is None else photos
+    rng = np.random.default_rng(seed)
+    photo_of, size_of = rng.integers(len(photos), size=len(faces)), rng.choice(face_sizes, size=len(faces))
+    ellipses = rng.uniform(*np.array(PIPELINE_ELLIPSES).T, size=(len(faces), 3))
+    crops, found = faces.copy(), np.zeros(len(faces), bool)
+    bar = progress_bar(total=len(faces), desc="faces cut out of scenes", unit="face", enable=progress)
+    for start in range(0, len(faces), chunk):
+        part = np.arange(start, min(start + chunk, len(faces)))
+        for photo in np.unique(photo_of[part]):
+            for size in np.unique(size_of[part]):
+                which = part[(photo_of[part] == photo) & (size_of[part] == size)]
+                if len(which) == 0:
+                    continue
+                frames, squares = scenes(faces[which], int(size), photos[photo], seed + start, ellipses=ellipses[which])
+                hit, _, cut = detected_crops(detector, frames, squares)
+                found[which[hit]], crops[which[hit]] = True, cut
+        bar.update(len(part))
+    bar.close()
+    return crops, found
 
 
 def tilting_dimming_clip(photo: np.ndarray, path, seconds: float = 16.0, fps: int = 5, max_tilt: float = 50.0,

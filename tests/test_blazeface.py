@@ -254,6 +254,38 @@ def test_scenes_place_each_face_where_they_say():
     assert np.array_equal(scenes(faces, 96, background, seed=1)[0], frames)  # seeded
 
 
+def test_scenes_blend_each_face_in_its_own_ellipse():
+    from fer_lib.robustness import ellipse_alpha, scenes
+
+    faces, background = np.full((2, 48, 48), 250, np.uint8), np.full((300, 400), 10, np.uint8)
+    ellipses = np.array([[0.5, 0.55, 0.15], [0.3, 0.3, 0.1]])
+    frames, squares = scenes(faces, 96, background, seed=1, ellipses=ellipses)
+    wide, narrow = [(frame[y : y + 96, x : x + 96] > 100).sum() for frame, (x, y, _, _) in zip(frames, squares)]
+    assert np.array_equal(frames[0], scenes(faces, 96, background, seed=1)[0][0])  # scenes' own ellipse
+    assert narrow == pytest.approx(wide * 0.3 * 0.3 / (0.5 * 0.55), rel=0.2)
+    assert ellipse_alpha(96, 0.3, 0.3, 0.1)[48, 48] == 1 and ellipse_alpha(96, 0.3, 0.3, 0.1)[48, 5] == 0
+
+
+def test_pipeline_faces_cut_each_face_out_as_the_pipeline_does(detector):
+    from fer_lib.robustness import face_free_photos, pipeline_faces
+
+    astronaut = to_gray(skdata.astronaut())
+    face = crop_faces(astronaut, detector.detect(astronaut).boxes[:1], detector.framing)[0]
+    faces = np.stack([face, face, np.full((48, 48), 128, np.uint8)])  # the last: a flat square, no face
+    photos = face_free_photos()[:2]
+    crops, found = pipeline_faces(faces, photos=photos, seed=3)
+    assert found.tolist() == [True, True, False] and np.array_equal(crops[2], faces[2])  # kept where not found
+    def smooth(image):  # a 48 px face placed at 48 px comes back blurred by the cut's resampling
+        return cv2.GaussianBlur(image, (0, 0), 2)[8:40, 8:40].ravel()
+
+    for crop in crops[:2]:  # the same face, in about the same place: it correlates with the face, not with it upside down
+        same, upside_down = (np.corrcoef(smooth(crop), smooth(other))[0, 1] for other in (face, face[::-1]))
+        assert same > 0.7 and same > upside_down + 0.3
+    assert not np.array_equal(crops[0], face)  # cut out again, corners from a photo
+    again, _ = pipeline_faces(faces, photos=photos, seed=3)
+    assert np.array_equal(again, crops)  # seeded
+
+
 def test_end_to_end_counts_a_missed_face_as_wrong(demo):
     pytest.importorskip("tensorflow")
     from fer_lib.faces import face_detector

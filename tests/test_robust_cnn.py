@@ -10,7 +10,8 @@ pytest.importorskip("cv2")
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.conditions import CONDITIONS, random_conditions  # noqa: E402
 from fer_lib.inference import inference_model, predict_proba, unwrap  # noqa: E402
-from fer_lib.robust_cnn import RobustConfig, build_robust_cnn, condition_augmentation, face_statistics  # noqa: E402
+from fer_lib.robust_cnn import (RobustConfig, build_robust_cnn, chained, condition_augmentation, face_statistics,  # noqa: E402
+                                 pipeline_augmentation)
 from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import make_dataset, set_seed  # noqa: E402
 
@@ -27,6 +28,7 @@ def parent():
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"learning_rate": 0}, "learning_rate must be positive"),
     ({"conditioned_share": 1.5}, "conditioned_share must lie in [0, 1]"),
+    ({"pipeline_share": -0.1}, "pipeline_share must lie in [0, 1]"),
     ({"label_smoothing": 1.0}, "label_smoothing must lie in [0, 1)"),
     ({"focus_weight": 0}, "focus_weight must be positive"),
     ({"focus": ("low_light", "fog")}, "unknown condition(s) ['fog']"),
@@ -87,6 +89,21 @@ def test_the_augmented_pipeline_is_reproducible(demo):
     assert batches[0].shape == clean.shape and not np.array_equal(batches[0], clean)
 
 
+def test_pipeline_augmentation_swaps_in_the_share_asked_then_conditions_follow(demo):
+    faces, indices = demo.train.x[:400], np.arange(400)
+    crops = 255 - demo.train.x  # stand-ins for pipeline_faces' crops, told apart from the faces by inverting them
+    for share in (0.0, 0.3, 1.0):
+        out = pipeline_augmentation(crops, share, seed=0)(faces, indices)
+        swapped = np.array([np.array_equal(o, c) and not np.array_equal(o, f) for o, f, c in zip(out, faces, crops)])
+        assert swapped.mean() == pytest.approx(share, abs=0.06)
+        assert all(np.array_equal(o, f) for o, f in zip(out[~swapped], faces[~swapped]))
+    swap = pipeline_augmentation(crops, 0.5, seed=0)
+    np.testing.assert_array_equal(swap(faces, indices), swap(faces, indices))  # seeded by the indices
+    assert not np.array_equal(swap(faces[:64], indices[:64]), swap(faces[:64], indices[64:128]))
+    conditions = condition_augmentation(1.0, 0, None)
+    np.testing.assert_array_equal(chained(swap, None, conditions)(faces, indices), conditions(swap(faces, indices), indices))
+
+
 def test_a_bfloat16_fine_tuning_computes_the_parents_network_in_bfloat16(parent, demo):
     model = build_robust_cnn(parent, RobustConfig(precision="bfloat16"), demo.train.x)
     network = unwrap(model)
@@ -103,12 +120,14 @@ def test_cli_fine_tunes_a_parent(parent, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--model", "robust", "--data", "demo", "--parent", str(tmp_path / "parent.keras"),
                  "--run-dir", str(run), "--epochs", "1", "--train-limit", "64", "--conditioned-share", "1",
-                 "--focus", "glasses", "glasses+angle", "--focus-weight", "5"]) == 0
+                 "--focus", "glasses", "glasses+angle", "--focus-weight", "5", "--pipeline-share", "0.5"]) == 0
+    assert "pipeline faces: the default detector found" in capsys.readouterr().out
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["config"]["model"] == "robust_cnn" and metrics["config"]["conditioned_share"] == 1
+    assert metrics["config"]["pipeline_share"] == 0.5
     assert metrics["config"]["focus"] == ["glasses", "glasses+angle"] and metrics["config"]["focus_weight"] == 5
     assert metrics["config"]["parent"] == str(tmp_path / "parent.keras")
-    for flag in (["--parent", "x.keras"], ["--focus", "glasses"], ["--conditioned-share", "0.5"]):
+    for flag in (["--parent", "x.keras"], ["--focus", "glasses"], ["--conditioned-share", "0.5"], ["--pipeline-share", "0.5"]):
         assert main(["train", "--model", "strong", *flag, "--run-dir", str(tmp_path / "s")]) == 2
         assert f"{flag[0]} applies to --model robust only" in capsys.readouterr().err
     assert main(["train", "--model", "robust", "--data", "demo", "--focus", "fog", "--run-dir", str(tmp_path / "f")]) == 2
