@@ -267,9 +267,9 @@ def pipeline_faces(faces: np.ndarray, detector=None, photos=None, face_sizes=FAC
                    progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Each uint8 face (N, 48, 48) as the end-to-end pipeline hands it to a classifier: placed into a scene (`scenes`,
     on one of `photos`, default face_free_photos(), at one of `face_sizes`, in an ellipse of its own proportions
-    (PIPELINE_ELLIPSES' ranges), all at random), found by `detector`
-    (default: faces.DEFAULT_DETECTOR), aligned and cut out. Returns (crops (N, 48, 48) uint8, found (N,) bool); a face
-    not found keeps its own crop. `progress`: a progress bar."""
+    drawn from PIPELINE_ELLIPSES' ranges, all at random), found by `detector` (default: faces.DEFAULT_DETECTOR),
+    aligned and cut out. Returns (crops (N, 48, 48) uint8, found (N,) bool); a face not found keeps its own crop.
+    `progress`: a progress bar."""
     from .faces import face_detector
     from .progress import progress_bar
 
