@@ -24,10 +24,10 @@ from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.conditions import CONDITIONS, HELD_OUT, apply  # noqa: E402
-from fer_lib.faces import DEFAULT_DETECTOR, Framing, crop_faces, face_detector, to_gray  # noqa: E402
+from fer_lib.faces import DEFAULT_DETECTOR, face_detector, to_gray  # noqa: E402
 from fer_lib.inference import predict_proba  # noqa: E402
 from fer_lib.pretrained import load_model  # noqa: E402
-from fer_lib.robustness import MIDDLE_SEVERITY, detected_crops, scenes  # noqa: E402
+from fer_lib.robustness import MIDDLE_SEVERITY, detected_crops, placed_crops, scenes  # noqa: E402
 
 GOAL_POINTS = 2.0  # issue 18: end to end within 2 points of crop level
 
@@ -51,8 +51,7 @@ def main() -> int:
         crop_level = {name: _accuracy(model, faces, test.y) for name, model in models.items()}
         for size in args.sizes:
             frames, squares = scenes(faces, size, background)
-            placed = np.stack([crop_faces(frame, square[None], Framing(1.0, 0.0, 0.0))[0]
-                               for frame, square in zip(frames, squares)])
+            placed = placed_crops(frames, squares)
             found, _, crops = detected_crops(detector, frames, squares)
             for name, model in models.items():
                 read = np.full(len(test), -1)

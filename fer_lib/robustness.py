@@ -170,17 +170,23 @@ def placed_accuracy(model, subset: Subset, background: np.ndarray, conditions=tu
     `end_to_end` places them, cut out again exactly where they were placed (the feathered corners now show the
     background) and read. One row per condition, severity and size: `placed_accuracy` and `crop_accuracy`."""
     from .evaluation import score
-    from .faces import Framing, crop_faces
     from .inference import predict_proba
 
-    rows, exact = [], Framing(1.0, 0.0, 0.0)
+    rows = []
     for name, severity, crop_accuracy, size, frames, squares in _framed(model, subset, background, conditions,
                                                                          severities, face_sizes, seed):
-        crops = np.stack([crop_faces(frame, square[None], exact)[0] for frame, square in zip(frames, squares)])
-        accuracy = score(subset.y, predict_proba(model, crops).argmax(axis=1)).accuracy
+        accuracy = score(subset.y, predict_proba(model, placed_crops(frames, squares)).argmax(axis=1)).accuracy
         rows.append({"condition": name, "severity": severity, "face_size": size, "placed_accuracy": accuracy,
                      "crop_accuracy": crop_accuracy})
     return pd.DataFrame(rows)
+
+
+def placed_crops(frames: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    """The faces `scenes` placed, cut out of their frames exactly where they were placed (48x48 uint8)."""
+    from .faces import Framing, crop_faces
+
+    exact = Framing(1.0, 0.0, 0.0)
+    return np.stack([crop_faces(frame, square[None], exact)[0] for frame, square in zip(frames, squares)])
 
 
 def _framed(model, subset: Subset, background, conditions, severities, face_sizes, seed):
