@@ -62,16 +62,12 @@ def main() -> int:
     empty, _ = scenes(np.zeros((len(test), 48, 48), np.uint8), args.size, background, place=False)
     other = face_free_windows()
     rows = []
-    missed = {}
-    for condition in CONDITIONS:
-        frames, squares = scenes(apply(condition, test.x, MIDDLE_SEVERITY), args.size, background)
-        missed[condition] = [(frame, square) for frame, square in zip(frames, squares)
-                             if not _finds(reference.detect(frame).boxes, reference.framing, square)]
+    missed, _ = misses(reference, test.x, args.size, background)
     for name, (detect, framing) in candidates.items():
         row = {"fallback": name}
         start = time.perf_counter()
-        for condition, misses in missed.items():
-            row[f"{condition} found"] = f"{sum(_finds(detect(f), framing, s) for f, s in misses)} of {len(misses)}"
+        for condition, frames in missed.items():
+            row[f"{condition} found"] = f"{sum(_finds(detect(f), framing, s) for f, s in frames)} of {len(frames)}"
         row["face-free frames with a face %"] = f"{100 * np.mean([len(detect(f)) > 0 for f in empty]):.1f}"
         row["other photos' windows with a face %"] = f"{100 * np.mean([len(detect(f)) > 0 for f in other]):.1f}"
         seconds = (time.perf_counter() - start) / (sum(map(len, missed.values())) + len(empty) + len(other))
@@ -83,6 +79,18 @@ def main() -> int:
     report("fallbacks", rows, about)
     report("ssd_bars", ssd_bars(missed, empty, other), about)
     return 0
+
+
+def misses(detector, faces: np.ndarray, size: int, background: np.ndarray) -> tuple[dict, dict]:
+    """Per condition of CONDITIONS at the middle severity, `faces` placed as bench_detection places them at `size`
+    px: the frames in which `detector` does not find the face, as (frame, square) pairs, and how many faces it finds."""
+    missed, found = {}, {}
+    for condition in CONDITIONS:
+        frames, squares = scenes(apply(condition, faces, MIDDLE_SEVERITY), size, background)
+        hits = [_finds(detector.detect(frame).boxes, detector.framing, square) for frame, square in zip(frames, squares)]
+        missed[condition] = [(frame, square) for frame, square, hit in zip(frames, squares, hits) if not hit]
+        found[condition] = sum(hits)
+    return missed, found
 
 
 def ssd_bars(missed: dict, empty: list, other: list) -> list[dict]:
@@ -117,7 +125,7 @@ def ssd_bars(missed: dict, empty: list, other: list) -> list[dict]:
                 return passing
         return np.zeros((0, 3 + len(looks)))
 
-    searched = {condition: [faces(f, s) for f, s in misses] for condition, misses in missed.items()}
+    searched = {condition: [faces(f, s) for f, s in frames] for condition, frames in missed.items()}
     empty, other = [faces(f) for f in empty], [faces(f) for f in other]
     rows = []
     for bars in itertools.product(*SWEEP.values()):

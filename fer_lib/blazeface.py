@@ -216,14 +216,26 @@ class BlazeFace:
     def _search(self, rgb: np.ndarray, min_score: float):
         """The faces in `rgb` scoring `min_score` or more (boxes x_min, y_min, x_max, y_max, keypoints, scores): the
         first look at the whole image, or at its tiles where the whole shows none, then each candidate close up."""
-        height, width = rgb.shape[:2]
         found = self._look(rgb, 0, 0, CANDIDATE_SCORE)
-        if not len(found[2]) and self.tiles and max(height, width) >= TILE_FROM * self.variant.side:
-            tile_h, tile_w = round(height * TILE_SHARE), round(width * TILE_SHARE)
-            tiles = [self._look(rgb[top : top + tile_h, left : left + tile_w], left, top, CANDIDATE_SCORE)
-                     for top in (0, height - tile_h) for left in (0, width - tile_w)]
-            found = weighted_suppression(*(np.concatenate(part) for part in zip(*tiles)))
+        if not len(found[2]) and self.tiles and max(rgb.shape[:2]) >= TILE_FROM * self.variant.side:
+            found = self._look_at_tiles(rgb, 2, TILE_SHARE)
         return weighted_suppression(*self._close_up(rgb, *found, min_score))
+
+    def search_tiles(self, rgb: np.ndarray, per_side: int, share: float, min_score: float):
+        """The faces in `rgb` scoring `min_score` or more, looked for in per_side x per_side overlapping tiles, each
+        `share` of the image's sides (a face small in the image is seen larger), then each candidate close up."""
+        return weighted_suppression(*self._close_up(rgb, *self._look_at_tiles(rgb, per_side, share), min_score))
+
+    def _look_at_tiles(self, rgb: np.ndarray, per_side: int, share: float):
+        """The first look's candidates in per_side x per_side overlapping tiles, each `share` of `rgb`'s sides, the
+        outer ones at its edges, suppressed together."""
+        height, width = rgb.shape[:2]
+        tile_h, tile_w = round(height * share), round(width * share)
+        tops = np.linspace(0, height - tile_h, per_side).round().astype(int)
+        lefts = np.linspace(0, width - tile_w, per_side).round().astype(int)
+        tiles = [self._look(rgb[top : top + tile_h, left : left + tile_w], left, top, CANDIDATE_SCORE)
+                 for top in tops for left in lefts]
+        return weighted_suppression(*(np.concatenate(part) for part in zip(*tiles)))
 
     def _close_up(self, rgb: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
                   min_score: float):

@@ -372,6 +372,21 @@ def test_tiles_find_faces_small_in_the_frame(detector):
     assert sum(len(whole_frame_only.detect(frame)) for frame in frames) <= 2
 
 
+def test_search_tiles_finds_a_small_face_in_n_by_n_tiles_and_none_in_an_empty_frame(detector):
+    from fer_lib.robustness import scenes
+
+    gray = to_gray(skdata.astronaut())
+    face = crop_faces(gray, FaceDetector()(gray)[:1])
+    frames, squares = scenes(np.repeat(face, 3, axis=0), 40, to_gray(skdata.rocket()), seed=1)
+    empty, _ = scenes(np.repeat(face, 3, axis=0), 40, to_gray(skdata.rocket()), seed=1, place=False)
+    for frame, square, nothing in zip(frames, squares, empty):
+        boxes, keypoints, scores = detector.search_tiles(np.repeat(frame[..., None], 3, axis=2), 3, 0.45, 0.6)
+        assert len(scores) == 1 and scores[0] >= 0.6
+        assert iou((*boxes[0, :2], *(boxes[0, 2:] - boxes[0, :2])), square) > 0.3
+        assert (keypoints[0, :4] >= boxes[0, :2]).all() and (keypoints[0, :4] <= boxes[0, 2:]).all()  # eyes, nose, mouth
+        assert not len(detector.search_tiles(np.repeat(nothing[..., None], 3, axis=2), 3, 0.45, 0.6)[2])
+
+
 def test_a_face_is_found_by_a_detection_centred_on_it_within_twice_its_size():
     from fer_lib.robustness import finds
 

@@ -1,0 +1,123 @@
+"""Smaller tiles as a last stage: what finds the small faces the default detector misses, and at what price.
+
+    python benchmarks/bench_tiles.py [--data PATH] [--rows N] [--size PX]
+
+At 48 px the default finds fewer than 93% of the faces at the middle severity under four conditions (the ones of
+bench_fallbacks.py; bench_detection.py). BlazeFace sees a 256 px frame at 128 px, so such a face is 24 px to it; its
+own tiles (2 x 2, 60% of the sides) are looked at only where the whole frame shows no candidate. Each candidate here
+runs, as a last stage would, only on the frames where the default found nothing: BlazeFace on n x n overlapping
+tiles, each a share of the frame's sides, every candidate then looked at close up and kept from the second views'
+score (SECOND_VIEW_SCORE), on the frame alone or, where it shows no face, brightened (gamma 0.5) and then brightened
+and turned 20 degrees either way; the last candidate keeps only the faces MediaPipe's face mesh scores present (as
+fer_lib.ssd checks). Rows: the misses each finds (robustness.finds, as bench_detection counts them) and the share
+found with it, per condition; the face-free frames (the rocket's, as bench_detection's false-face column, and windows
+of other photographs without a person, as bench_fallbacks.py) in which the default, then the candidate, reports a
+face; and the milliseconds the candidate adds to a frame without a face, next to the default's own milliseconds for
+such a frame, measured in the same run. Writes results/tiles.json.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from bench_fallbacks import CONDITIONS, _finds, face_free_windows, misses  # noqa: E402
+from common import report  # noqa: E402
+
+from fer_lib import load_fer2013  # noqa: E402
+from fer_lib.blazeface import BRIGHTER, IDENTITY, SECOND_VIEW_SCORE, TURN, BlazeFace, FaceMesh, map_back, turned  # noqa: E402
+from fer_lib.faces import DEFAULT_DETECTOR, face_detector, to_gray  # noqa: E402
+from fer_lib.robustness import MIDDLE_SEVERITY, scenes  # noqa: E402
+
+CANDIDATES = {  # name: tiles per side, each tile's share of the frame's sides, brighter and turned views too, the
+    # face mesh's bar (0: no check)
+    "3 x 3 tiles of 45%": (3, 0.45, False, 0.0),
+    "3 x 3 tiles of 45%, then brighter, then brighter and turned": (3, 0.45, True, 0.0),
+    "4 x 4 tiles of 35%, then brighter, then brighter and turned": (4, 0.35, True, 0.0),
+    "4 x 4 tiles of 35%, then brighter, then brighter and turned, face mesh >= 0.5": (4, 0.35, True, 0.5),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", help="FER2013 (default: as fer_lib finds it, else the demo dataset)")
+    parser.add_argument("--rows", type=int, default=3589, help="the first N PublicTest faces (default: %(default)s)")
+    parser.add_argument("--size", type=int, default=48, help="the face's side in the frame (default: %(default)s)")
+    args = parser.parse_args()
+    from skimage import data as photos
+
+    dataset = load_fer2013(args.data, progress=False)
+    test = dataset.subset("PublicTest").head(args.rows)
+    background = to_gray(photos.rocket())
+    default = face_detector(DEFAULT_DETECTOR)
+    missed, found = misses(default, test.x, args.size, background)
+    empty, _ = scenes(np.zeros((len(test), 48, 48), np.uint8), args.size, background, place=False)
+    other = face_free_windows()
+    start = time.perf_counter()
+    empty_default = np.array([len(default.detect(frame)) > 0 for frame in empty])
+    default_seconds = (time.perf_counter() - start) / len(empty)
+    other_default = np.array([len(default.detect(frame)) > 0 for frame in other])
+    rows = [{"last stage": f"none ({DEFAULT_DETECTOR}, the default)",
+             **{f"{c} found": "-" for c in CONDITIONS},
+             **{f"{c} found %": round(100 * found[c] / len(test), 1) for c in CONDITIONS},
+             "face-free frames with a face %": f"{100 * empty_default.mean():.2f}",
+             "other photos' windows with a face %": f"{100 * other_default.mean():.1f}",
+             "ms per face-free frame": round(1000 * default_seconds)}]
+    blazeface, mesh = BlazeFace(), FaceMesh()
+    for name, (per_side, share, more_views, presence) in CANDIDATES.items():
+        detect = tile_search(blazeface, per_side, share, more_views, mesh, presence)
+        row = {"last stage": name}
+        extra = {condition: sum(_finds(detect(frame), default.framing, square) for frame, square in frames)
+                 for condition, frames in missed.items()}
+        row |= {f"{condition} found": f"{extra[condition]} of {len(frames)}" for condition, frames in missed.items()}
+        row |= {f"{condition} found %": round(100 * (found[condition] + extra[condition]) / len(test), 1)
+                for condition in missed}
+        start = time.perf_counter()
+        empty_any = empty_default | np.array([not seen and len(detect(f)) > 0 for f, seen in zip(empty, empty_default)])
+        seconds = (time.perf_counter() - start) / max(1, (~empty_default).sum())
+        other_any = other_default | np.array([not seen and len(detect(f)) > 0 for f, seen in zip(other, other_default)])
+        row["face-free frames with a face %"] = f"{100 * empty_any.mean():.2f}"
+        row["other photos' windows with a face %"] = f"{100 * other_any.mean():.1f}"
+        row["ms per face-free frame"] = round(1000 * seconds)
+        rows.append(row)
+        print(row, flush=True)
+    report("tiles", rows, {"faces": len(test), "face px": args.size, "severity": MIDDLE_SEVERITY,
+                           "detector": DEFAULT_DETECTOR, "source": dataset.source, "is_demo": dataset.is_demo})
+    return 0
+
+
+def tile_search(blazeface: BlazeFace, per_side: int, share: float, more_views: bool, mesh: FaceMesh, presence: float):
+    """gray -> boxes (x, y, width, height): BlazeFace.search_tiles on the frame, then, with `more_views` and until one
+    shows a face, on the frame brightened and on that turned by TURN degrees either way, mapped back; with a
+    `presence` bar, only the faces the face mesh scores present at that or more, its square turned to level the eyes."""
+    import cv2
+
+    def views(rgb):
+        yield rgb, IDENTITY
+        if more_views:
+            brighter = cv2.LUT(rgb, BRIGHTER)
+            yield brighter, IDENTITY
+            yield turned(brighter, TURN)
+            yield turned(brighter, -TURN)
+
+    def detect(gray):
+        for view, back in views(np.repeat(gray[..., None], 3, axis=2)):
+            boxes, keypoints, scores = blazeface.search_tiles(view, per_side, share, SECOND_VIEW_SCORE)
+            if len(scores):
+                boxes, keypoints = map_back(boxes, keypoints, back)
+                boxes = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+                if presence:
+                    eyes = keypoints[:, 1] - keypoints[:, 0]
+                    tilts = np.degrees(np.arctan2(eyes[:, 1], eyes[:, 0]))
+                    boxes = boxes[[mesh.presence(gray, box, tilt) >= presence for box, tilt in zip(boxes, tilts)]]
+                return boxes
+        return np.zeros((0, 4))
+    return detect
+
+
+if __name__ == "__main__":
+    sys.exit(main())
