@@ -9,11 +9,11 @@ runs, as a last stage would, only on the frames where the default found nothing:
 tiles, each a share of the frame's sides, every candidate then looked at close up and kept from the second views'
 score (SECOND_VIEW_SCORE), on the frame alone or, until one shows a face, on it and on other views of it in turn
 (CANDIDATES: brightened with gamma 0.5 or 0.35, turned 20 degrees either way); one candidate keeps only the faces
-MediaPipe's face mesh scores present (as fer_lib.ssd checks). Rows: the misses each finds (robustness.finds, as bench_detection counts them) and the share
-found with it, per condition; the face-free frames (the rocket's, as bench_detection's false-face column, and windows
-of other photographs without a person, as bench_fallbacks.py) in which the default, then the candidate, reports a
-face; and the milliseconds the candidate adds to a frame without a face, next to the default's own milliseconds for
-such a frame, measured in the same run. Writes results/tiles.json.
+MediaPipe's face mesh scores present (as fer_lib.ssd checks). Rows: the misses each finds (robustness.finds, as
+bench_detection counts them) and the share found with it, per condition; the face-free frames (the rocket's, as
+bench_detection's false-face column, and windows of other photographs without a person, as bench_fallbacks.py) in
+which the default, then the candidate, reports a face; and the milliseconds the candidate adds to a frame without a
+face, next to the default's own milliseconds for such a frame, measured in the same run. Writes results/tiles.json.
 """
 from __future__ import annotations
 
