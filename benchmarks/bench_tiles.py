@@ -5,15 +5,17 @@
 At 48 px the default finds fewer than 93% of the faces at the middle severity under four conditions (the ones of
 bench_fallbacks.py; bench_detection.py). BlazeFace sees a 256 px frame at 128 px, so such a face is 24 px to it; its
 own tiles (2 x 2, 60% of the sides) are looked at only where the whole frame shows no candidate. Each candidate here
-runs, as a last stage would, only on the frames where the default found nothing: BlazeFace on n x n overlapping
-tiles, each a share of the frame's sides, every candidate then looked at close up and kept from the second views'
-score (SECOND_VIEW_SCORE), on the frame alone or, until one shows a face, on it and on other views of it in turn
-(CANDIDATES: brightened with gamma 0.5 or 0.35, turned 20 degrees either way); one candidate keeps only the faces
-MediaPipe's face mesh scores present (as fer_lib.ssd checks). Rows: the misses each finds (robustness.finds, as
-bench_detection counts them) and the share found with it, per condition; the face-free frames (the rocket's, as
-bench_detection's false-face column, and windows of other photographs without a person, as bench_fallbacks.py) in
-which the default, then the candidate, reports a face; and the milliseconds the candidate adds to a frame without a
-face, next to the default's own milliseconds for such a frame, measured in the same run. Writes results/tiles.json.
+runs on the frames where the default does not find the face — those where it found nothing and the fewer where it
+reports a face elsewhere or mis-sized, on which a last stage would not run (bench_detection.py measures the default
+with its last stage): BlazeFace on n x n overlapping tiles, each a share of the frame's sides, every candidate then
+looked at close up and kept from the second views' score (SECOND_VIEW_SCORE), on the frame alone or, until one shows
+a face, on it and on other views of it in turn (CANDIDATES: brightened with gamma 0.5 or 0.35, turned 20 degrees
+either way); one candidate keeps only the faces MediaPipe's face mesh scores present (as fer_lib.ssd checks). Rows:
+the misses each finds (robustness.finds, as bench_detection counts them) and the share found with it, per condition;
+the face-free frames (the rocket's, as bench_detection's false-face column, and windows of other photographs without
+a person, as bench_fallbacks.py) in which the default, then the candidate, reports a face; and the milliseconds the
+candidate adds to a frame without a face, next to the default's own milliseconds for such a frame, measured in the
+same run. Writes results/tiles.json.
 """
 from __future__ import annotations
 
@@ -29,11 +31,10 @@ from bench_fallbacks import CONDITIONS, _finds, face_free_windows, misses  # noq
 from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
-from fer_lib.blazeface import BRIGHTER, IDENTITY, SECOND_VIEW_SCORE, TURN, BlazeFace, FaceMesh, map_back, turned  # noqa: E402
+from fer_lib.blazeface import BRIGHTER, BRIGHTEST, SECOND_VIEW_SCORE, BlazeFace, FaceMesh, map_back, views  # noqa: E402
 from fer_lib.faces import DEFAULT_DETECTOR, face_detector, to_gray  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, scenes  # noqa: E402
 
-GAMMA_035 = np.round(255 * (np.arange(256) / 255) ** 0.35).astype(np.uint8)  # brighter still than BRIGHTER
 BRIGHTER_THEN_TURNED = ((BRIGHTER, False), (BRIGHTER, True))
 CANDIDATES = {  # name: tiles per side, each tile's share of the frame's sides, the views searched after the frame
     # itself, in turn (a lookup table, None for none; turned by TURN degrees either way or not), the face mesh's bar
@@ -42,7 +43,7 @@ CANDIDATES = {  # name: tiles per side, each tile's share of the frame's sides, 
     "4 x 4 tiles of 35%, then brighter, then brighter and turned": (4, 0.35, BRIGHTER_THEN_TURNED, 0.0),
     "4 x 4 tiles of 35%, then brighter, then brighter and turned, face mesh >= 0.5": (4, 0.35, BRIGHTER_THEN_TURNED, 0.5),
     "3 x 3 tiles of 45%, then turned, brighter, brighter and turned, gamma 0.35 and turned":
-        (3, 0.45, ((None, True), *BRIGHTER_THEN_TURNED, (GAMMA_035, True)), 0.0),
+        (3, 0.45, ((None, True), *BRIGHTER_THEN_TURNED, (BRIGHTEST, True)), 0.0),
 }
 
 
@@ -72,8 +73,8 @@ def main() -> int:
              "other photos' windows with a face %": f"{100 * other_default.mean():.1f}",
              "ms per face-free frame": round(1000 * default_seconds)}]
     blazeface, mesh = BlazeFace(), FaceMesh()
-    for name, (per_side, share, views, presence) in CANDIDATES.items():
-        detect = tile_search(blazeface, per_side, share, views, mesh, presence)
+    for name, (per_side, share, steps, presence) in CANDIDATES.items():
+        detect = tile_search(blazeface, per_side, share, steps, mesh, presence)
         row = {"last stage": name}
         extra = {condition: sum(_finds(detect(frame), default.framing, square) for frame, square in frames)
                  for condition, frames in missed.items()}
@@ -94,20 +95,14 @@ def main() -> int:
     return 0
 
 
-def tile_search(blazeface: BlazeFace, per_side: int, share: float, views: tuple, mesh: FaceMesh, presence: float):
+def tile_search(blazeface: BlazeFace, per_side: int, share: float, steps: tuple, mesh: FaceMesh, presence: float):
     """gray -> boxes (x, y, width, height): BlazeFace.search_tiles on the frame, then, until one shows a face, on each
-    of `views` ((lookup table or None, turned by TURN degrees either way or not), in turn), mapped back; with a
-    `presence` bar, only the faces the face mesh scores present at that or more, its square turned to level the eyes."""
-    import cv2
-
-    def each_view(rgb):
-        yield rgb, IDENTITY
-        for table, turn in views:
-            view = rgb if table is None else cv2.LUT(rgb, table)
-            yield from (turned(view, TURN), turned(view, -TURN)) if turn else ((view, IDENTITY),)
+    view of `steps` (blazeface.views: lookup table or None, turned by TURN degrees either way or not), mapped back;
+    with a `presence` bar, only the faces the face mesh scores present at that or more, its square turned to level the
+    eyes."""
 
     def detect(gray):
-        for view, back in each_view(np.repeat(gray[..., None], 3, axis=2)):
+        for view, back in views(np.repeat(gray[..., None], 3, axis=2), ((None, False), *steps)):
             boxes, keypoints, scores = blazeface.search_tiles(view, per_side, share, SECOND_VIEW_SCORE)
             if len(scores):
                 boxes, keypoints = map_back(boxes, keypoints, back)

@@ -52,7 +52,7 @@ def detector_rows(model, frame: np.ndarray) -> list[dict]:
     for task, image, faces in (("640x480 frame, one face, by detector", frame, 1),
                                ("640x480 frame, no face, by detector", frame_without_a_face(), 0)):
         seconds = {}
-        for name in ("haar", "blazeface", "blazeface+haar", DEFAULT_DETECTOR):
+        for name in ("haar", "blazeface", "blazeface+haar", "blazeface+haar+ssd", DEFAULT_DETECTOR):
             reader = EmotionReader(model, face_detector(name, video=True))
             assert len(reader(image)[0]) == faces, f"{name} must find {faces} face(s) in the benchmark frame"
             seconds[name] = timed(lambda: reader(image), 50)

@@ -31,6 +31,12 @@ SECOND_VIEW_SCORE = 0.62  # a face in a second view scores this much at least: c
 MESH_FILE, MESH_SIDE, MESH_CONTEXT = "face_landmark.tflite", 192, 1.5  # the face mesh: its input; it sees 1.5x the box
 IDENTITY = np.float32([[1, 0, 0], [0, 1, 0]])  # the affine map of a view that is not moved
 BRIGHTER = np.round(255 * (np.arange(256) / 255) ** 0.5).astype(np.uint8)  # gamma 0.5, a lookup table
+BRIGHTEST = np.round(255 * (np.arange(256) / 255) ** 0.35).astype(np.uint8)  # gamma 0.35
+# TileSearch, the default's last stage: 3 x 3 tiles of 45% of the frame's sides, in these views in turn (a lookup
+# table or None; turned by TURN degrees either way or not), each face scoring SECOND_VIEW_SCORE; chosen on
+# benchmarks/bench_tiles.py's 48 px faces (results/tiles.json)
+SMALL_TILES, SMALL_TILE_SHARE = 3, 0.45
+SMALL_FACE_VIEWS = ((None, False), (None, True), (BRIGHTER, False), (BRIGHTER, True), (BRIGHTEST, True))
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,17 @@ def second_views(rgb: np.ndarray):
     luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
     luma[..., 0] = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(np.ascontiguousarray(luma[..., 0]))
     yield cv2.cvtColor(luma, cv2.COLOR_YCrCb2RGB), IDENTITY
+
+
+def views(image: np.ndarray, steps):
+    """`image` as each of `steps` in turn, with the 2x3 affine map from the view's pixels back to the image's: a step
+    is a lookup table (None: the image as it is) and whether the view is turned by TURN degrees, then -TURN (two
+    views), or not. Made one at a time, as a search needs them."""
+    import cv2
+
+    for table, turn in steps:
+        view = image if table is None else cv2.LUT(image, table)
+        yield from (turned(view, TURN), turned(view, -TURN)) if turn else ((view, IDENTITY),)
 
 
 def turned(image: np.ndarray, degrees: float):
@@ -300,6 +317,35 @@ class BlazeFace:
         boxes = ((boxes.reshape(-1, 2, 2) * side - shift) / scale + origin).reshape(-1, 4)
         keypoints = (keypoints * side - shift) / scale + origin
         return boxes, keypoints, scores
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """The boxes alone."""
+        return self.detect(image).boxes
+
+
+class TileSearch:
+    """Faces small in a large frame, as Detections: BlazeFace on SMALL_TILES x SMALL_TILES overlapping tiles, each
+    SMALL_TILE_SHARE of the frame's sides (a 48 px face in a 256 px frame is 24 px at BlazeFace's 128 px input, 43 px
+    in a tile), each candidate looked at close up and kept from SECOND_VIEW_SCORE; where no face is kept, the same in
+    each of SMALL_FACE_VIEWS in turn (turned, brightened, brightened and turned, gamma 0.35 and turned) until one
+    shows a face. The default detector's last stage (faces.face_detector("tiles")): alone it misses the faces larger
+    than a tile."""
+
+    def __init__(self, threads: int | None = None):
+        self.blazeface = BlazeFace(threads=threads)
+        self.framing = self.blazeface.framing
+
+    def detect(self, image: np.ndarray) -> Detections:
+        image = np.asarray(image)
+        rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
+        boxes, keypoints, scores = np.zeros((0, 4)), np.zeros((0, 6, 2)), np.zeros(0)
+        for view, back in views(rgb, SMALL_FACE_VIEWS):
+            boxes, keypoints, scores = self.blazeface.search_tiles(view, SMALL_TILES, SMALL_TILE_SHARE,
+                                                                   SECOND_VIEW_SCORE)
+            if len(scores):
+                boxes, keypoints = map_back(boxes, keypoints, back)
+                break
+        return Detections.from_corners(boxes, scores, keypoints, rgb.shape[:2])
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """The boxes alone."""

@@ -127,8 +127,10 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="haar: OpenCV's frontal Haar "
                          "cascade; blazeface: MediaPipe's BlazeFace (short range), which also finds faces at an angle, "
                          "in low light and behind glasses and gives keypoints; blazeface-full: its full-range model; "
-                         "ssd: OpenCV's SSD, its faces checked by BlazeFace and the face mesh; blazeface+haar: BlazeFace, "
-                         "then the cascade where it finds none; blazeface+haar+ssd: then the SSD (default: %(default)s)")
+                         "ssd: OpenCV's SSD, its faces checked by BlazeFace and the face mesh; tiles: BlazeFace on nine "
+                         "smaller tiles, for faces small in the frame; blazeface+haar: BlazeFace, then the cascade where it "
+                         "finds none; blazeface+haar+ssd: then the SSD; blazeface+haar+ssd+tiles: then the tiles "
+                         "(default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
     runtime_option(predict)
     predict.add_argument("--ray", nargs="?", const=True, metavar="ADDRESS", help="spread the work over Ray Data "

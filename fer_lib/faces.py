@@ -4,8 +4,9 @@ Three detectors, none downloaded (`face_detector(name)`): "haar", OpenCV's front
 inside opencv-python-headless (4.x; OpenCV 5 dropped it), whose faces get their eyes from OpenCV's eye cascade where
 it finds a pair (`find_eyes`); "blazeface", MediaPipe's BlazeFace (fer_lib.blazeface), which also finds faces at
 an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and ears; and "ssd", OpenCV's SSD
-face detector, each of its faces checked by BlazeFace and the face mesh (fer_lib.ssd). The default,
-"blazeface+haar+ssd", is BlazeFace, then the cascade where it finds nothing, then the SSD (bench_detection.py).
+face detector, each of its faces checked by BlazeFace and the face mesh (fer_lib.ssd); "tiles", BlazeFace on nine
+smaller tiles of the frame, for faces small in it (blazeface.TileSearch). The default, "blazeface+haar+ssd+tiles", is
+BlazeFace, then the cascade where it finds nothing, then the SSD, then the tiles (bench_detection.py).
 
 FER2013's faces were cut out by a detector too: run on FER2013's own faces, the cascade's box matches the 48x48
 frame to within a few percent (`measure_framing`, `python -m fer_lib framing`), so a face is cropped as its detected
@@ -65,8 +66,10 @@ class Eyes:
 FER_EYES = Eyes(left=(14.5, 18.5), right=(32.75, 18.375), size=11.25, measured_on=924, sample=2000)
 
 
-DETECTORS = ("haar", "blazeface", "blazeface-full", "ssd", "blazeface+haar", "blazeface+haar+ssd")
-DEFAULT_DETECTOR = "blazeface+haar+ssd"  # finds the most faces, clean and under every condition (bench_detection.py)
+DETECTORS = ("haar", "blazeface", "blazeface-full", "ssd", "tiles", "blazeface+haar", "blazeface+haar+ssd",
+             "blazeface+haar+ssd+tiles")
+DEFAULT_DETECTOR = "blazeface+haar+ssd+tiles"  # finds the most faces, clean and under every condition
+# (benchmarks/bench_detection.py)
 KEYPOINTS = ("eye_left", "eye_right", "nose", "mouth", "ear_left", "ear_right")  # as seen in the image
 
 
@@ -97,8 +100,9 @@ class Detections:
 
 def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side: int | None = None):
     """The face detector `name` names (DETECTORS): the Haar cascade, BlazeFace's short-range or full-range model,
-    OpenCV's SSD checked by BlazeFace and the face mesh (fer_lib.ssd), or, for names joined by "+", the first that
-    finds a face (FirstFound); `video`: the cascade's faster settings for video frames.
+    OpenCV's SSD checked by BlazeFace and the face mesh (fer_lib.ssd), BlazeFace on smaller tiles
+    (blazeface.TileSearch), or, for names joined by "+", the first that finds a face (FirstFound); `video`: the
+    cascade's faster settings for video frames.
     A detector's `detect(gray)` gives Detections, `detector(gray)` their boxes; `framing` is its own."""
     if name not in DETECTORS:
         raise ValueError(f"face detector {name!r}: choose from {', '.join(DETECTORS)}")
@@ -110,8 +114,10 @@ def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side:
         from .ssd import SSD
 
         return SSD()
-    from .blazeface import BlazeFace
+    from .blazeface import BlazeFace, TileSearch
 
+    if name == "tiles":
+        return TileSearch()
     return BlazeFace(name.removeprefix("blazeface").removeprefix("-") or "short")
 
 

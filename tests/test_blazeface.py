@@ -193,7 +193,11 @@ def test_detectors_by_name_and_bad_names():
     assert isinstance(face_detector("haar"), FaceDetector)
     assert face_detector("blazeface").variant is VARIANTS["short"]
     assert face_detector("blazeface-full").framing == VARIANTS["full"].framing
-    with pytest.raises(ValueError, match="face detector 'yolo': choose from haar, blazeface, blazeface-full, ssd, blazeface\\+haar, blazeface\\+haar\\+ssd"):
+    assert isinstance(face_detector("tiles"), blazeface.TileSearch)
+    assert [type(d).__name__ for d in face_detector("blazeface+haar+ssd+tiles").detectors] == [
+        "BlazeFace", "FaceDetector", "SSD", "TileSearch"]
+    with pytest.raises(ValueError, match="face detector 'yolo': choose from haar, blazeface, blazeface-full, ssd, tiles, "
+                       r"blazeface\+haar, blazeface\+haar\+ssd, blazeface\+haar\+ssd\+tiles"):
         face_detector("yolo")
     with pytest.raises(ValueError, match="BlazeFace variant 'medium': choose from short, full"):
         BlazeFace("medium")
@@ -385,6 +389,36 @@ def test_search_tiles_finds_a_small_face_in_n_by_n_tiles_and_none_in_an_empty_fr
         assert iou((*boxes[0, :2], *(boxes[0, 2:] - boxes[0, :2])), square) > 0.3
         assert (keypoints[0, :4] >= boxes[0, :2]).all() and (keypoints[0, :4] <= boxes[0, 2:]).all()  # eyes, nose, mouth
         assert not len(detector.search_tiles(np.repeat(nothing[..., None], 3, axis=2), 3, 0.45, 0.6)[2])
+
+
+def test_the_tile_search_finds_a_small_dim_tilted_face_and_none_in_an_empty_frame():
+    from fer_lib.robustness import scenes
+
+    gray = to_gray(skdata.astronaut())
+    face = crop_faces(gray, FaceDetector()(gray)[:1])
+    dim = (255 * 0.08 * (face / 255.0) ** 2.5).astype(np.uint8)  # exposure x0.08, gamma 2.5
+    frames, squares = scenes(np.stack([rotated(dim[0], 25), face[0], rotated(face[0], -25)]), 36,
+                             to_gray(skdata.rocket()), seed=2)
+    empty, _ = scenes(np.repeat(face, 3, axis=0), 36, to_gray(skdata.rocket()), seed=2, place=False)
+    search = blazeface.TileSearch()
+    dim_frame = np.repeat(frames[0][..., None], 3, axis=2)
+    assert not len(search.blazeface.search_tiles(dim_frame, 3, 0.45, blazeface.SECOND_VIEW_SCORE)[2])  # a later view
+    for frame, square, nothing in zip(frames, squares, empty):
+        found = search.detect(frame)
+        assert len(found) == 1 and found.scores[0] >= blazeface.SECOND_VIEW_SCORE
+        assert iou(found.boxes[0], square) > 0.3  # mapped back from the view it was found in
+        (x, y, w, h), points = found.boxes[0], found.keypoints[0, :4]  # eyes, nose, mouth
+        assert ((points >= (x - 2, y - 2)) & (points <= (x + w + 2, y + h + 2))).all()
+        assert not len(search.detect(nothing))
+
+
+def test_the_small_face_views_go_from_the_frame_to_gamma_035_turned():
+    image = np.full((60, 80, 3), 64, np.uint8)
+    made = list(blazeface.views(image, blazeface.SMALL_FACE_VIEWS))
+    assert len(made) == 8 and made[0][0] is image
+    assert [int(view[30, 40, 0]) for view, _ in made] == [64, 64, 64, 128, 128, 128, 157, 157]
+    turned = [not np.allclose(back, blazeface.IDENTITY) for _, back in made]
+    assert turned == [False, True, True, False, True, True, True, True]
 
 
 def test_a_face_is_found_by_a_detection_centred_on_it_within_twice_its_size():
