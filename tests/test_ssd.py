@@ -84,34 +84,21 @@ def test_the_framing_is_the_committed_measurement():
 
 
 @pytest.mark.fer2013
-def test_the_default_finds_faces_behind_glasses_that_blazeface_and_haar_miss(fer2013_path):
+@pytest.mark.parametrize("condition, size, before, after, more", [
+    ("glasses", 96, "blazeface+haar", "blazeface+haar+ssd", 5),  # the SSD: faces behind glasses
+    ("dark+angle", 48, "blazeface+haar+ssd", "blazeface+haar+ssd+tiles", 3),  # the tiles: small faces, dark, tilted
+])
+def test_each_later_stage_finds_faces_the_chain_before_it_misses(fer2013_path, condition, size, before, after, more):
     from fer_lib import load_fer2013
     from fer_lib.conditions import apply
     from fer_lib.robustness import MIDDLE_SEVERITY, finds, scenes
 
     test = load_fer2013(fer2013_path, progress=False).subset("PublicTest").head(200)
-    frames, squares = scenes(apply("glasses", test.x, MIDDLE_SEVERITY), 96, to_gray(skdata.rocket()))
+    frames, squares = scenes(apply(condition, test.x, MIDDLE_SEVERITY), size, to_gray(skdata.rocket()))
     found = {}
-    for name in ("blazeface+haar", "blazeface+haar+ssd"):
+    for name in (before, after):
         detector = face_detector(name)
         found[name] = np.array([bool(len(boxes := detector(frame))) and finds(detector.framing.frames(boxes), square)[0].any()
                                 for frame, square in zip(frames, squares)])
-    assert (found["blazeface+haar+ssd"] >= found["blazeface+haar"]).all()  # the SSD only looks where they found none
-    assert found["blazeface+haar+ssd"].sum() >= found["blazeface+haar"].sum() + 5
-
-
-@pytest.mark.fer2013
-def test_the_default_finds_small_faces_in_the_dark_at_an_angle_that_the_ssd_chain_misses(fer2013_path):
-    from fer_lib import load_fer2013
-    from fer_lib.conditions import apply
-    from fer_lib.robustness import MIDDLE_SEVERITY, finds, scenes
-
-    test = load_fer2013(fer2013_path, progress=False).subset("PublicTest").head(200)
-    frames, squares = scenes(apply("dark+angle", test.x, MIDDLE_SEVERITY), 48, to_gray(skdata.rocket()))
-    found = {}
-    for name in ("blazeface+haar+ssd", "blazeface+haar+ssd+tiles"):
-        detector = face_detector(name)
-        found[name] = np.array([bool(len(boxes := detector(frame))) and finds(detector.framing.frames(boxes), square)[0].any()
-                                for frame, square in zip(frames, squares)])
-    assert (found["blazeface+haar+ssd+tiles"] >= found["blazeface+haar+ssd"]).all()  # the tiles look where it found none
-    assert found["blazeface+haar+ssd+tiles"].sum() >= found["blazeface+haar+ssd"].sum() + 3
+    assert (found[after] >= found[before]).all()  # the later stage only looks where the chain before it found none
+    assert found[after].sum() >= found[before].sum() + more
