@@ -336,6 +336,7 @@ class TileSearch:
         self.framing = self.blazeface.framing
 
     def detect(self, image: np.ndarray) -> Detections:
+        """The faces in `image` (gray or RGB), mapped back from the view they were found in."""
         image = np.asarray(image)
         rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
         boxes, keypoints, scores = np.zeros((0, 4)), np.zeros((0, 6, 2)), np.zeros(0)

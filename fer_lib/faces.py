@@ -1,10 +1,10 @@
 """Faces in real photos: read any image as grayscale, find faces, crop them the way FER2013 frames its faces.
 
-Three detectors, none downloaded (`face_detector(name)`): "haar", OpenCV's frontal-face Haar cascade, shipped
+Four detectors, none downloaded (`face_detector(name)`): "haar", OpenCV's frontal-face Haar cascade, shipped
 inside opencv-python-headless (4.x; OpenCV 5 dropped it), whose faces get their eyes from OpenCV's eye cascade where
 it finds a pair (`find_eyes`); "blazeface", MediaPipe's BlazeFace (fer_lib.blazeface), which also finds faces at
-an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and ears; and "ssd", OpenCV's SSD
-face detector, each of its faces checked by BlazeFace and the face mesh (fer_lib.ssd); "tiles", BlazeFace on nine
+an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and ears; "ssd", OpenCV's SSD
+face detector, each of its faces checked by BlazeFace and the face mesh (fer_lib.ssd); and "tiles", BlazeFace on nine
 smaller tiles of the frame, for faces small in it (blazeface.TileSearch). The default, "blazeface+haar+ssd+tiles", is
 BlazeFace, then the cascade where it finds nothing, then the SSD, then the tiles (bench_detection.py).
 

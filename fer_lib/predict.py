@@ -31,7 +31,8 @@ class EmotionReader:
     """Faces and their emotion probabilities in one image: `reader(image)` -> (boxes (N, 4), probabilities (N, 7)).
 
     `model`: a shipped model's name, a .keras file or a Keras model (default: the shipped strong_cnn); `detector`: a
-    name in faces.DETECTORS (default: blazeface+haar+ssd+tiles) or a detector; `framing`: the detector's own unless given."""
+    name in faces.DETECTORS (default: blazeface+haar+ssd+tiles) or a detector; `framing`: the detector's own unless
+    given."""
 
     def __init__(self, model=None, detector=DEFAULT_DETECTOR, framing=None):
         from .pretrained import load_model
@@ -65,10 +66,9 @@ def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = DEF
 
     `image`: a file's path, a PIL image or an array (gray, RGB or RGBA; `bgr=True` for an array in OpenCV's
     blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: strong_cnn), a .keras
-    file or a Keras model; `detector`: a name in faces.DETECTORS (default: blazeface+haar+ssd+tiles, BlazeFace and, where
-    it finds no face, OpenCV's cascade, then OpenCV's SSD checked by BlazeFace, then BlazeFace on nine smaller tiles).
-    Shipped models
-    and the detectors are loaded once and kept for the next call."""
+    file or a Keras model; `detector`: a name in faces.DETECTORS (default: blazeface+haar+ssd+tiles, BlazeFace and,
+    where it finds no face, OpenCV's cascade, then OpenCV's SSD checked by BlazeFace, then BlazeFace on nine smaller
+    tiles). Shipped models and the detectors are loaded once and kept for the next call."""
     boxes, keypoints, probabilities = _reader(model, detector).read(as_array(image), bgr)
     faces = [{"box": [int(v) for v in box], "emotions": {name: float(p) for name, p in zip(EMOTIONS, face)},
               "emotion": EMOTIONS[int(np.argmax(face))], "probability": float(np.max(face))}
