@@ -34,7 +34,7 @@ BRIGHTER = np.round(255 * (np.arange(256) / 255) ** 0.5).astype(np.uint8)  # gam
 BRIGHTEST = np.round(255 * (np.arange(256) / 255) ** 0.35).astype(np.uint8)  # gamma 0.35
 # TileSearch, the default's last stage: 3 x 3 tiles of 45% of the frame's sides, in these views in turn (a lookup
 # table or None; turned by TURN degrees either way or not), each face scoring SECOND_VIEW_SCORE; chosen on
-# benchmarks/bench_tiles.py's 48 px faces (results/tiles.json)
+# benchmarks/bench_tiles.py's 48 px faces (benchmarks/results/tiles.json)
 SMALL_TILES, SMALL_TILE_SHARE = 3, 0.45
 SMALL_FACE_VIEWS = ((None, False), (None, True), (BRIGHTER, False), (BRIGHTER, True), (BRIGHTEST, True))
 
@@ -147,9 +147,7 @@ def second_views(rgb: np.ndarray):
     beside a normally lit background). Made one at a time, as the search needs them."""
     import cv2
 
-    yield cv2.LUT(rgb, BRIGHTER), IDENTITY
-    yield turned(rgb, TURN)
-    yield turned(rgb, -TURN)
+    yield from views(rgb, ((BRIGHTER, False), (None, True)))
     luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
     luma[..., 0] = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(np.ascontiguousarray(luma[..., 0]))
     yield cv2.cvtColor(luma, cv2.COLOR_YCrCb2RGB), IDENTITY
