@@ -6,7 +6,8 @@ it finds a pair (`find_eyes`); "blazeface", MediaPipe's BlazeFace (fer_lib.blaze
 an angle, in low light and behind glasses and gives each face's eyes, nose, mouth and ears; "ssd", OpenCV's SSD
 face detector, each of its faces checked by BlazeFace and the face mesh (fer_lib.ssd); and "tiles", BlazeFace on nine
 smaller tiles of the frame, for faces small in it (blazeface.TileSearch). The default, "blazeface+haar+ssd+tiles", is
-BlazeFace, then the cascade where it finds nothing, then the SSD, then the tiles (bench_detection.py).
+BlazeFace, then the cascade where it finds nothing or only doubtful faces (BlazeFace.doubtful), then the SSD, then
+the tiles (bench_detection.py).
 
 FER2013's faces were cut out by a detector too: run on FER2013's own faces, the cascade's box matches the 48x48
 frame to within a few percent (`measure_framing`, `python -m fer_lib framing`), so a face is cropped as its detected
