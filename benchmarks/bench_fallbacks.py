@@ -34,7 +34,7 @@ from common import report  # noqa: E402
 from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.blazeface import BRIGHTER, BlazeFace, FaceMesh, Variant, map_back  # noqa: E402
 from fer_lib.conditions import apply  # noqa: E402
-from fer_lib.faces import FER_FRAMING, DEFAULT_DETECTOR, face_detector, framing_relations, measure_framing, to_gray  # noqa: E402
+from fer_lib.faces import FER_FRAMING, DEFAULT_DETECTOR, eye_angle, face_detector, framing_relations, measure_framing, to_gray  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, face_free_photos, finds, scenes  # noqa: E402
 from fer_lib.ssd import SSD, views  # noqa: E402
 
@@ -186,9 +186,8 @@ def _candidates(training_faces, reference) -> dict:
         return np.round(np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)).astype(np.int64)
 
     def confirmed(gray, found, bar=0.5):
-        eyes = found.keypoints[:, 1] - found.keypoints[:, 0]
-        return found.boxes[np.array([mesh.presence(gray, box, np.degrees(np.arctan2(eye[1], eye[0]))) >= bar
-                                     for box, eye in zip(found.boxes, eyes)], bool)]
+        return found.boxes[np.array([mesh.presence(gray, box, eye_angle(points[:2])) >= bar
+                                     for box, points in zip(found.boxes, found.keypoints)], bool)]
 
     haar = face_detector("haar")
     checked = face_detector("ssd")

@@ -32,7 +32,7 @@ from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.blazeface import BRIGHTER, BRIGHTEST, SECOND_VIEW_SCORE, BlazeFace, FaceMesh, map_back, views  # noqa: E402
-from fer_lib.faces import DEFAULT_DETECTOR, face_detector, to_gray  # noqa: E402
+from fer_lib.faces import DEFAULT_DETECTOR, eye_angle, face_detector, to_gray  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, scenes  # noqa: E402
 
 BRIGHTER_THEN_TURNED = ((BRIGHTER, False), (BRIGHTER, True))
@@ -108,9 +108,8 @@ def tile_search(blazeface: BlazeFace, per_side: int, share: float, steps: tuple,
                 boxes, keypoints = map_back(boxes, keypoints, back)
                 boxes = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
                 if presence:
-                    eyes = keypoints[:, 1] - keypoints[:, 0]
-                    tilts = np.degrees(np.arctan2(eyes[:, 1], eyes[:, 0]))
-                    boxes = boxes[[mesh.presence(gray, box, tilt) >= presence for box, tilt in zip(boxes, tilts)]]
+                    boxes = boxes[[mesh.presence(gray, box, eye_angle(points[:2])) >= presence
+                                   for box, points in zip(boxes, keypoints)]]
                 return boxes
         return np.zeros((0, 4))
     return detect
