@@ -1,5 +1,6 @@
-"""Inference, one home: `predict_proba` (uint8 faces -> the seven probabilities), the test-time options as a
-model of stock Keras layers (`inference_model`: blur, corner windows, flip averaging) and CPU latency.
+"""Inference, one home: `predict_proba` (uint8 faces -> the seven probabilities; `predict_proba_averaged` for several
+crops of each face), the test-time options as a model of stock Keras layers (`inference_model`: blur, corner
+windows, flip averaging) and CPU latency.
 """
 from __future__ import annotations
 
@@ -25,6 +26,16 @@ def predict_proba(model, faces: np.ndarray, batch_size: int = PREDICT_BATCH) -> 
     forward = model.probabilities if isinstance(model, CompiledModel) else _keras_forward(model)
     batches = [forward(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
     return np.concatenate(batches) if batches else np.zeros((0, len(EMOTIONS)), np.float32)
+
+
+def predict_proba_averaged(model, views: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
+    """Class probabilities (N, 7) for several crops of each face, uint8 (N, V, 48, 48) as faces.crop_views cuts them:
+    the mean of each face's V readings."""
+    views = np.asarray(views)
+    if views.ndim != 4:
+        raise ValueError(f"predict_proba_averaged: expected uint8 crops shaped (N, V, 48, 48), got {views.shape}")
+    readings = predict_proba(model, views.reshape(-1, *views.shape[2:]), batch_size)
+    return readings.reshape(*views.shape[:2], len(EMOTIONS)).mean(axis=1)
 
 
 _FORWARD = weakref.WeakKeyDictionary()

@@ -244,13 +244,14 @@ def _read_scenes(model, detector, frames, squares, align: bool = True):
     return found, overlapping, predicted
 
 
-def detected_crops(detector, frames, squares, align: bool = True):
+def detected_crops(detector, frames, squares, align: bool = True, views=None):
     """Each frame's placed face as `detector` finds it, cut out as the end-to-end pipeline does: (found (N,) bool,
     found with IoU >= MATCH_IOU (N,) bool, the found faces' crops (found.sum(), 48, 48) uint8). Of the detections that
     find the face (`finds`), the one with the highest IoU is cut out (aligned where it gives eyes, unless `align` is
-    False)."""
-    from .faces import crop_faces
+    False); with `views` (faces.CROP_VIEWS), in each of them: crops (found.sum(), V, 48, 48)."""
+    from .faces import crop_faces, crop_views
 
+    cut = crop_faces if views is None else lambda *face: crop_views(*face, views=views)
     found, overlapping, crops = np.zeros(len(frames), bool), np.zeros(len(frames), bool), []
     for i, (frame, square) in enumerate(zip(frames, squares)):
         detections = detector.detect(frame)
@@ -261,8 +262,9 @@ def detected_crops(detector, frames, squares, align: bool = True):
             best = int(np.flatnonzero(matched)[np.argmax(iou[matched])])
             found[i], overlapping[i] = True, iou[best] >= MATCH_IOU
             eyes = detections.keypoints[best : best + 1, :2] if align else None
-            crops.append(crop_faces(frame, detections.boxes[best : best + 1], detector.framing, eyes)[0])
-    return found, overlapping, np.stack(crops) if crops else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+            crops.append(cut(frame, detections.boxes[best : best + 1], detector.framing, eyes)[0])
+    shape = (0, IMAGE_SIZE, IMAGE_SIZE) if views is None else (0, len(views), IMAGE_SIZE, IMAGE_SIZE)
+    return found, overlapping, np.stack(crops) if crops else np.zeros(shape, np.uint8)
 
 
 # pipeline_faces' ellipses: width, height and feather each drawn from these ranges (scenes' is 0.5, 0.55, 0.15)

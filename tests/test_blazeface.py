@@ -291,6 +291,21 @@ def test_pipeline_faces_cut_each_face_out_as_the_pipeline_does(detector):
     assert np.array_equal(again, crops)  # seeded
 
 
+def test_detected_crops_in_several_views_begin_with_the_one_crop(detector):
+    from fer_lib.faces import CROP_VIEWS
+    from fer_lib.robustness import detected_crops, face_free_photos, scenes
+
+    astronaut = to_gray(skdata.astronaut())
+    face = crop_faces(astronaut, detector.detect(astronaut).boxes[:1], detector.framing)[0]
+    frames, squares = scenes(np.stack([face, np.full((48, 48), 128, np.uint8)]), 96, face_free_photos()[0], seed=2)
+    found, overlapping, crops = detected_crops(detector, frames, squares)
+    found_too, overlapping_too, views = detected_crops(detector, frames, squares, views=CROP_VIEWS)
+    assert found.tolist() == found_too.tolist() == [True, False] and overlapping.tolist() == overlapping_too.tolist()
+    assert views.shape == (1, len(CROP_VIEWS), 48, 48) and np.array_equal(views[:, 0], crops)
+    nothing = detected_crops(detector, frames[1:], squares[1:], views=CROP_VIEWS)[2]
+    assert nothing.shape == (0, len(CROP_VIEWS), 48, 48)
+
+
 def test_end_to_end_counts_a_missed_face_as_wrong(demo):
     pytest.importorskip("tensorflow")
     from fer_lib.faces import face_detector

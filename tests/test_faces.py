@@ -6,8 +6,8 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 skdata = pytest.importorskip("skimage.data")
 
-from fer_lib.faces import (EYE_CASCADE_FILE, FER_EYES, FER_FRAMING, FaceDetector, Framing, ImageError, crop_faces,  # noqa: E402
-                           find_eyes, measure_eyes, measure_framing, to_gray)
+from fer_lib.faces import (CROP_VIEWS, EYE_CASCADE_FILE, FER_EYES, FER_FRAMING, FaceDetector, Framing, ImageError,  # noqa: E402
+                           crop_faces, crop_views, find_eyes, measure_eyes, measure_framing, to_gray)
 from fer_lib.loading import PROJECT_ROOT  # noqa: E402
 
 
@@ -106,6 +106,19 @@ def test_crop_faces_frames_and_pads():
     corner = crop_faces(image, [[-10, -10, 40, 40], [80, 80, 30, 30]])  # frames that leave the image
     assert corner.shape == (2, 48, 48) and corner.dtype == np.uint8
     assert crop_faces(image, np.zeros((0, 4))).shape == (0, 48, 48)
+
+
+def test_crop_views_are_crop_faces_moved_and_turned_or_not():
+    image = (np.arange(200 * 200).reshape(200, 200) * 7 % 253).astype(np.uint8)
+    boxes, eyes = np.array([[60.0, 50, 80, 80], [10, 20, 40, 40]]), np.array([[[80, 80], [120, 90]], [[20, 30], [40, 30]]])
+    views = crop_views(image, boxes, FER_FRAMING, eyes, views=((0, 0, True), (0, 0, False), (0.05, -0.1, True)))
+    assert views.shape == (2, 3, 48, 48) and views.dtype == np.uint8
+    np.testing.assert_array_equal(views[:, 0], crop_faces(image, boxes, FER_FRAMING, eyes))
+    np.testing.assert_array_equal(views[:, 1], crop_faces(image, boxes, FER_FRAMING))
+    moved = boxes + np.array([[4, -8, 0, 0], [2, -4, 0, 0]])  # 0.05 and -0.1 of each box's width
+    np.testing.assert_array_equal(views[:, 2], crop_faces(image, moved, FER_FRAMING, eyes))
+    assert crop_views(image, np.zeros((0, 4))).shape == (0, len(CROP_VIEWS), 48, 48)
+    assert CROP_VIEWS[0] == (0.0, 0.0, True)  # the first view is crop_faces' own crop
 
 
 def test_the_framing_constant_is_the_committed_measurement():

@@ -47,6 +47,22 @@ def test_reader_returns_boxes_inside_and_probabilities_summing_to_one(model):
     assert boxes.shape == (0, 4) and probabilities.shape == (0, 7)
 
 
+def test_several_crops_average_the_readings_of_each_faces_views(model):
+    from fer_lib.faces import crop_views, to_gray
+    from fer_lib.inference import predict_proba, predict_proba_averaged
+
+    one, several = EmotionReader(model), EmotionReader(model, several_crops=True)
+    boxes, keypoints, probabilities = several.read(skdata.astronaut())
+    np.testing.assert_array_equal(boxes, one.read(skdata.astronaut())[0])
+    views = crop_views(to_gray(skdata.astronaut()), boxes, several.framing, keypoints[:, :2])
+    readings = predict_proba(model, views.reshape(-1, 48, 48)).reshape(len(boxes), -1, 7)
+    np.testing.assert_allclose(probabilities, readings.mean(axis=1), rtol=1e-5)
+    assert not np.allclose(readings[0, 0], readings[0, 1:])  # the views differ, so the average is not one reading
+    assert several(skdata.coffee())[1].shape == (0, 7)
+    with pytest.raises(ValueError, match="N, V, 48, 48"):
+        predict_proba_averaged(model, views[0])
+
+
 @pytest.mark.parametrize("side, box, least", [(512, (180, 80, 95, 95), 16), (512, (180, 120, 300, 300), 50),
                                               (2048, (600, 500, 200, 200), 55), (512, (10, 0, 60, 60), 16)])
 def test_labels_grow_with_the_face_and_the_image(side, box, least):
