@@ -57,10 +57,14 @@ def frame_with_a_doubtful_face() -> np.ndarray:
     return (255.0 * light * (frame / 255.0) ** (1 + 1.5 * (1 - light))).round().astype(np.uint8)
 
 
+SEVERAL_CROPS = f"{DEFAULT_DETECTOR}, several crops"  # the default, each face read in faces.CROP_VIEWS' crops
+
+
 def detector_rows(model, frame: np.ndarray) -> list[dict]:
-    """Frames per second, detect + align + crop + classify, for each detector with its video settings, on a frame
-    with one face, on one without (where the default runs each of its stages) and on one where BlazeFace's only face
-    is doubtful (the default runs them all too, and the face mesh first); Haar is the baseline."""
+    """Frames per second, detect + align + crop + classify, for each detector with its video settings (and the
+    default reading each face in several crops), on a frame with one face, on one without (where the default runs
+    each of its stages) and on one where BlazeFace's only face is doubtful (the default runs them all too, and the face
+    mesh first); Haar is the baseline."""
     dim = frame_with_a_doubtful_face()
     blazeface = face_detector("blazeface", video=True)
     assert blazeface.doubtful(dim, blazeface.detect(dim)), "BlazeFace must doubt its face in the dim frame"
@@ -69,8 +73,10 @@ def detector_rows(model, frame: np.ndarray) -> list[dict]:
                                ("640x480 frame, no face, by detector", frame_without_a_face(), 0),
                                ("640x480 frame, a small dim face BlazeFace doubts, by detector", dim, None)):
         seconds = {}
-        for name in ("haar", "blazeface", "blazeface+haar", "blazeface+haar+ssd", DEFAULT_DETECTOR):
-            reader = EmotionReader(model, face_detector(name, video=True))
+        for name in ("haar", "blazeface", "blazeface+haar", "blazeface+haar+ssd", DEFAULT_DETECTOR, SEVERAL_CROPS):
+            several = name == SEVERAL_CROPS
+            reader = EmotionReader(model, face_detector(DEFAULT_DETECTOR if several else name, video=True),
+                                   several_crops=several)
             found = len(reader(image)[0])  # in the dim frame Haar finds none, the others one (the default its own)
             assert found == (faces if faces is not None else int(name != "haar")), \
                 f"{name} finds {found} face(s) in the benchmark frame of {task!r}"
