@@ -31,6 +31,7 @@ from fer_lib.inference import predict_proba  # noqa: E402
 from fer_lib.export import TFLiteModel, export  # noqa: E402
 from fer_lib.faces import DEFAULT_DETECTOR, FaceDetector, face_detector  # noqa: E402
 from fer_lib.predict import EmotionReader, video_frames  # noqa: E402
+from fer_lib.robustness import dimmed  # noqa: E402
 
 
 def frame_with_one_face() -> np.ndarray:
@@ -47,14 +48,13 @@ def frame_without_a_face() -> np.ndarray:
 
 def frame_with_a_doubtful_face() -> np.ndarray:
     """A 640x480 grayscale frame: frame_with_one_face at half size in its top-left corner, on grey, all dimmed to 6%
-    of its light (as fer_lib.robustness.tilting_dimming_clip dims): BlazeFace's one face there is a weak box three
-    times the face's size that the face mesh does not confirm, so the default searches on and its tiles find the
-    face."""
+    of its light (fer_lib.robustness.dimmed, as the notebooks' clip dims): BlazeFace's one face there is a weak box
+    three times the face's size that the face mesh does not confirm, so the default searches on and its tiles find
+    the face."""
     half = cv2.resize(cv2.cvtColor(frame_with_one_face(), cv2.COLOR_RGB2GRAY), (320, 240), interpolation=cv2.INTER_AREA)
     frame = np.full((480, 640), 128, np.uint8)
     frame[:240, :320] = half
-    light = 0.06
-    return (255.0 * light * (frame / 255.0) ** (1 + 1.5 * (1 - light))).round().astype(np.uint8)
+    return dimmed(frame, 0.06)
 
 
 SEVERAL_CROPS = f"{DEFAULT_DETECTOR}, several crops"  # the default, each face read in faces.CROP_VIEWS' crops

@@ -304,6 +304,12 @@ def pipeline_faces(faces: np.ndarray, detector=None, photos=None, face_sizes=FAC
     return crops, found
 
 
+def dimmed(image: np.ndarray, light: float) -> np.ndarray:
+    """A uint8 image at `light` (0-1] of its light, the shadows darkened most (a gamma, as conditions.low_light
+    darkens): tilting_dimming_clip's dimming."""
+    return (255.0 * light * (image / 255.0) ** (1 + 1.5 * (1 - light))).round().astype(np.uint8)
+
+
 def tilting_dimming_clip(photo: np.ndarray, path, seconds: float = 16.0, fps: int = 5, max_tilt: float = 50.0,
                          darkest: float = 0.08) -> pd.DataFrame:
     """Write a video (mp4) made from one photo in which the head tilts and the light dims: over the first half the
@@ -325,7 +331,7 @@ def tilting_dimming_clip(photo: np.ndarray, path, seconds: float = 16.0, fps: in
             light = 1.0 - (1.0 - darkest) * max(0.0, 2 * progress - 1)  # 1 -> darkest over the second half
             turn = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0)
             frame = cv2.warpAffine(photo, turn, (width, height), borderMode=cv2.BORDER_REFLECT)
-            frame = (255.0 * light * (frame / 255.0) ** (1 + 1.5 * (1 - light))).round().astype(np.uint8)
+            frame = dimmed(frame, light)
             writer.write(frame[..., ::-1] if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
             rows.append({"timestamp_s": index / fps, "tilt_degrees": float(tilt), "light": float(light)})
     finally:
