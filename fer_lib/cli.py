@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                        "faces shown each epoch as the end-to-end pipeline cuts them out of a photo (placed into a "
                        "face-free scikit-image photograph, found by the default detector, aligned, cropped; computed "
                        "once before training; default: 0, none)")
+    train.add_argument("--pipeline-conditions", action="store_true", default=None, help="robust only, with --pipeline-share: put "
+                       "the pipeline's faces under their conditions before they enter the photo (a dark face in a "
+                       "well-lit scene, as the end-to-end benchmark has them), drawn once, none added in the epochs")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -286,7 +289,8 @@ def _train(args) -> int:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
     settings = {key: getattr(args, key) for key in ("epochs", "batch_size", "learning_rate", "precision", "seed",
                                                     "dropout", "erasing", "crop", "interpolation", "conditions",
-                                                    "conditioned_share", "focus", "focus_weight", "pipeline_share")}
+                                                    "conditioned_share", "focus", "focus_weight", "pipeline_share",
+                                                    "pipeline_conditions")}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
     with strategy.scope() if strategy else contextlib.nullcontext():

@@ -77,10 +77,16 @@ def _build_robust(config_type, train_faces: np.ndarray, settings: dict):
     conditions = condition_augmentation(config.conditioned_share, config.seed, config.condition_weights())
     if not config.pipeline_share:
         return config, model, conditions
+    from .conditions import random_conditions
     from .robustness import pipeline_faces
 
-    crops, found = pipeline_faces(train_faces, seed=config.seed, progress=True)
+    scene_faces = train_faces
+    if config.pipeline_conditions:
+        scene_faces = random_conditions(train_faces, config.conditioned_share, [config.seed, 2], config.condition_weights())
+    crops, found = pipeline_faces(scene_faces, seed=config.seed, progress=True)
     print(f"pipeline faces: the default detector found {found.sum():,} of {len(found):,} Training faces in their scenes")
+    if config.pipeline_conditions:
+        return config, model, pipeline_augmentation(crops, config.pipeline_share, config.seed, others=conditions)
     return config, model, chained(pipeline_augmentation(crops, config.pipeline_share, config.seed), conditions)
 
 

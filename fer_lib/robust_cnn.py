@@ -25,7 +25,9 @@ class RobustConfig:
     `focus`: conditions drawn `focus_weight` times as often as the others (those that a draw with every
     condition alike left furthest from the goal of at most 3 points lost at severity 3); `pipeline_share`: the
     share of training faces shown each epoch as the end-to-end pipeline cuts them out of a photo
-    (pipeline_augmentation), before any condition.
+    (pipeline_augmentation), before any condition; `pipeline_conditions`: the pipeline's faces carry conditions of
+    their own instead, drawn once as the epochs draw theirs and put on the face before it enters the photo (as the
+    end-to-end benchmark does: a dark face in a well-lit scene), and the epochs put no further condition on them.
     SGD with Nesterov momentum, cosine decay from `learning_rate` to zero, decoupled weight decay; the parent's
     convolutions, dense layers and normalizations compute in `precision` (training.in_precision)."""
 
@@ -40,6 +42,7 @@ class RobustConfig:
     focus_weight: float = 2.0
     contrast_normalization: bool = True
     pipeline_share: float = 0.0
+    pipeline_conditions: bool = False
     precision: str = "float32"
     seed: int = 0
 
@@ -55,6 +58,8 @@ class RobustConfig:
             raise ValueError(f"RobustConfig.conditioned_share must lie in [0, 1], got {self.conditioned_share}")
         if not 0 <= self.pipeline_share <= 1:
             raise ValueError(f"RobustConfig.pipeline_share must lie in [0, 1], got {self.pipeline_share}")
+        if self.pipeline_conditions and not self.pipeline_share:
+            raise ValueError("RobustConfig.pipeline_conditions needs a pipeline_share above 0")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"RobustConfig.label_smoothing must lie in [0, 1), got {self.label_smoothing}")
         if not self.focus_weight > 0:
@@ -115,13 +120,16 @@ def condition_augmentation(share: float, seed: int, weights: dict | None = None)
     return augment
 
 
-def pipeline_augmentation(pipeline_crops: np.ndarray, share: float, seed: int):
+def pipeline_augmentation(pipeline_crops: np.ndarray, share: float, seed: int, others=None):
     """make_dataset's `augment`: each face of a batch, with probability `share`, replaced by its row of
-    `pipeline_crops` (robustness.pipeline_faces of the same training faces), seeded by `seed` and the batch's indices."""
+    `pipeline_crops` (robustness.pipeline_faces of the same training faces), seeded by `seed` and the batch's indices;
+    `others`: an augment for the faces left in place only (the conditions, where the crops carry their own)."""
 
     def augment(faces, indices):
         swap = np.random.default_rng([seed, 1, *indices.tolist()]).random(len(faces)) < share
         out = faces.copy()
+        if others is not None and (~swap).any():
+            out[~swap] = others(faces[~swap], indices[~swap])
         out[swap] = pipeline_crops[indices[swap]]
         return out
 

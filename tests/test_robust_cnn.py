@@ -29,6 +29,7 @@ def parent():
     ({"learning_rate": 0}, "learning_rate must be positive"),
     ({"conditioned_share": 1.5}, "conditioned_share must lie in [0, 1]"),
     ({"pipeline_share": -0.1}, "pipeline_share must lie in [0, 1]"),
+    ({"pipeline_conditions": True}, "pipeline_conditions needs a pipeline_share above 0"),
     ({"label_smoothing": 1.0}, "label_smoothing must lie in [0, 1)"),
     ({"focus_weight": 0}, "focus_weight must be positive"),
     ({"focus": ("low_light", "fog")}, "unknown condition(s) ['fog']"),
@@ -104,6 +105,17 @@ def test_pipeline_augmentation_swaps_in_the_share_asked_then_conditions_follow(d
     np.testing.assert_array_equal(chained(swap, None, conditions)(faces, indices), conditions(swap(faces, indices), indices))
 
 
+def test_pipeline_crops_that_carry_their_conditions_get_no_more(demo):
+    faces, indices = demo.train.x[:400], np.arange(400)
+    crops = 255 - demo.train.x
+    conditions = condition_augmentation(1.0, 0, None)
+    out = pipeline_augmentation(crops, 0.5, seed=0, others=conditions)(faces, indices)
+    swapped = np.array([np.array_equal(o, c) for o, c in zip(out, crops)])
+    assert swapped.mean() == pytest.approx(0.5, abs=0.06)
+    np.testing.assert_array_equal(out[~swapped], conditions(faces[~swapped], indices[~swapped]))
+    assert not any(np.array_equal(o, f) for o, f in zip(out[~swapped], faces[~swapped]))
+
+
 def test_a_bfloat16_fine_tuning_computes_the_parents_network_in_bfloat16(parent, demo):
     model = build_robust_cnn(parent, RobustConfig(precision="bfloat16"), demo.train.x)
     network = unwrap(model)
@@ -120,14 +132,16 @@ def test_cli_fine_tunes_a_parent(parent, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--model", "robust", "--data", "demo", "--parent", str(tmp_path / "parent.keras"),
                  "--run-dir", str(run), "--epochs", "1", "--train-limit", "64", "--conditioned-share", "1",
-                 "--focus", "glasses", "glasses+angle", "--focus-weight", "5", "--pipeline-share", "0.5"]) == 0
+                 "--focus", "glasses", "glasses+angle", "--focus-weight", "5", "--pipeline-share", "0.5",
+                 "--pipeline-conditions"]) == 0
     assert "pipeline faces: the default detector found" in capsys.readouterr().out
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["config"]["model"] == "robust_cnn" and metrics["config"]["conditioned_share"] == 1
-    assert metrics["config"]["pipeline_share"] == 0.5
+    assert metrics["config"]["pipeline_share"] == 0.5 and metrics["config"]["pipeline_conditions"] is True
     assert metrics["config"]["focus"] == ["glasses", "glasses+angle"] and metrics["config"]["focus_weight"] == 5
     assert metrics["config"]["parent"] == str(tmp_path / "parent.keras")
-    for flag in (["--parent", "x.keras"], ["--focus", "glasses"], ["--conditioned-share", "0.5"], ["--pipeline-share", "0.5"]):
+    for flag in (["--parent", "x.keras"], ["--focus", "glasses"], ["--conditioned-share", "0.5"], ["--pipeline-share", "0.5"],
+                 ["--pipeline-conditions"]):
         assert main(["train", "--model", "strong", *flag, "--run-dir", str(tmp_path / "s")]) == 2
         assert f"{flag[0]} applies to --model robust only" in capsys.readouterr().err
     assert main(["train", "--model", "robust", "--data", "demo", "--focus", "fog", "--run-dir", str(tmp_path / "f")]) == 2
