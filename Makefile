@@ -47,8 +47,8 @@ notebooks: $(VENV)/.installed
 	$(PY) -m fer_lib notebooks --data demo --run-dir runs/nbval --overwrite --output tests/notebooks
 
 ## reproduce: the README's real run: the series on the full FER2013, executed into notebooks/ (what GitHub shows)
-##            without FER2013's pixels, run folder results/paper_cnn_fer2013 (about 45 min on 2 CPU cores; a finished
-##            run is reused unless OVERWRITE=1)
+##            without FER2013's pixels, run folder results/paper_cnn_fer2013, whose committed models are reused unless
+##            OVERWRITE=1 (notebooks 4-8 took 24 min on 2 CPU cores shared with a benchmark; training adds 25 min)
 reproduce: $(VENV)/.installed
 	$(SERIES) --run-dir results/paper_cnn_fer2013 --output notebooks --hide-faces
 

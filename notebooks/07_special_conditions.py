@@ -20,7 +20,8 @@
 # deterministic) and reports each model's accuracy under each, against its own accuracy on the clean faces:
 # the paper's CNN, the stronger model fer_lib ships (`strong_cnn`) and, when shipped, the robust one
 # (`robust_cnn`: the stronger model fine-tuned with these conditions as augmentation behind a per-face
-# contrast normalization, `python -m fer_lib train --model robust`).
+# contrast normalization, half of its faces as the detector cuts them out of photographs,
+# `python -m fer_lib train --model robust --pipeline-share 0.5`).
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/fer-lib/fer_lib/blob/main/notebooks/07_special_conditions.ipynb)
 

@@ -41,7 +41,23 @@ def test_the_committed_run_is_the_real_fer2013():
     metrics = json.loads((ROOT / "results/paper_cnn_fer2013/metrics.json").read_text())
     assert metrics["dataset"]["is_demo"] is False
     assert metrics["dataset"]["rows"] == {"train": 28709, "validation": 3589, "test": 3589}
-    assert metrics["config"] == {"epochs": 20, "batch_size": 64, "learning_rate": 0.001, "seed": 0, "model": "paper_cnn"}
+    assert metrics["config"] == {"epochs": 20, "batch_size": 64, "learning_rate": 0.001, "precision": "float32", "seed": 0,
+                                 "model": "paper_cnn"}
+
+
+@pytest.mark.fer2013
+@pytest.mark.parametrize("kind", ["final", "best"])
+def test_the_committed_runs_models_score_what_its_metrics_say(kind, fer2013_path):
+    """The paper CNN's committed models (which notebooks 5-8 read) are the ones its metrics.json measured."""
+    keras = pytest.importorskip("keras")
+    from fer_lib import load_fer2013
+    from fer_lib.evaluation import evaluate
+
+    run = ROOT / "results/paper_cnn_fer2013"
+    recorded = json.loads((run / "metrics.json").read_text())[kind]
+    model = keras.models.load_model(run / recorded["file"], compile=False)
+    measured = evaluate(model, load_fer2013(fer2013_path).split().test).accuracy
+    assert measured == pytest.approx(recorded["test"]["accuracy"], abs=0.001)  # a few faces, for another CPU's kernels
 
 
 def test_the_readme_is_short():
