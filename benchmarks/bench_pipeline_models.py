@@ -89,9 +89,10 @@ def row(model: str, condition: str, severity: int, size: int, found, crop_right,
     crop, placed, end_to_end = crop_right.mean(), placed_right.mean(), read_right.mean()
     found_crop, found_placed = (found & crop_right).mean(), (found & placed_right).mean()
     points = lambda share: round(100 * float(share), 2)  # noqa: E731
+    exact = lambda share: round(float(share), 6)  # noqa: E731  fine enough that summary's percentages round once
     return {"model": model, "condition": condition, "severity": severity, "face_size": size,
-            "found": round(float(found.mean()), 4), "crop_accuracy": round(float(crop), 4),
-            "placed_accuracy": round(float(placed), 4), "accuracy": round(float(end_to_end), 4),
+            "found": exact(found.mean()), "crop_accuracy": exact(crop), "placed_accuracy": exact(placed),
+            "accuracy": exact(end_to_end),
             "gap_points": points(crop - end_to_end), "missed_points": points(crop - found_crop),
             "frame_points": points(found_crop - found_placed), "detector_points": points(found_placed - end_to_end)}
 

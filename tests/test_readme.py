@@ -19,7 +19,7 @@ KINDS = {"report": markdown_report, "bench": markdown_table, "robustness": robus
          "robustness-comparison": robustness.comparison_markdown, "model": shipping.readme_summary,
          "summary": results_table}
 BLOCKS = [(document.relative_to(ROOT).as_posix(), *block) for document in DOCUMENTS
-          for block in re.findall(r"<!-- ([a-z-]+): (\S+) -->\n(.*?)\n<!-- end \1 -->", document.read_text(), flags=re.S)]
+          for block in re.findall(r"<!-- ([a-z-]+): (\S+) -->\n(.*?)<!-- end \1 -->", document.read_text(), flags=re.S)]
 
 
 def test_the_documents_show_the_real_run_and_the_benchmarks():
