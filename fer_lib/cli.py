@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: $FER2013_PATH, then data/; the demo dataset when none is found; "
                              "'demo': the demo dataset)")
         command.add_argument("--skip-bad-rows", action="store_true", help="skip malformed rows instead of stopping")
+        command.add_argument("--ferplus", metavar="CSV", help="FER+'s votes (fer2013new.csv), a second label set "
+                             "(default: $FERPLUS_PATH, then fer2013new.csv beside --data; used where its rows line up)")
 
     info = commands.add_parser("info", help="where the data comes from, split sizes and class counts")
     data_options(info)
@@ -70,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--conditions", type=_share, metavar="SHARE", help="strong only: put this share of the "
                        "training faces under a random special condition (as --model robust does), behind a per-face "
                        "contrast normalization (default: 0, none)")
+    train.add_argument("--contrast-normalization", action="store_true", default=None, help="strong: a per-face "
+                       "contrast normalization in front of the network, without the conditions (default: off; the "
+                       "robust recipe always has it)")
     train.add_argument("--conditioned-share", type=_share, metavar="SHARE", help="robust only: the share of training "
                        "faces put under a random special condition each epoch (default: 0.6)")
     train.add_argument("--focus", nargs="+", metavar="NAME", help="robust only: the conditions drawn --focus-weight "
@@ -98,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
     test_time_options(evaluate)
     runtime_option(evaluate)
+    evaluate.add_argument("--labels", choices=("fer2013", "ferplus"), default="fer2013", help="score against "
+                          "FER2013's labels, or the FER+ vote majority where it is one of the seven emotions "
+                          "(default: %(default)s)")
     evaluate.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     evaluate.set_defaults(command=_evaluate)
 
@@ -265,7 +273,7 @@ def _model_name(spec: str | None) -> str:
 
 
 def _load(args) -> FERDataset:
-    return load_fer2013(args.data, strict=not args.skip_bad_rows)
+    return load_fer2013(args.data, strict=not args.skip_bad_rows, ferplus=getattr(args, "ferplus", None))
 
 
 def _info(args) -> int:
@@ -274,6 +282,16 @@ def _info(args) -> int:
     counts = dataset.class_counts()
     counts["total"] = counts.sum(axis=1)
     print(counts.to_string())
+    stats = dataset.pixel_statistics()
+    print(f"pixels: mean {stats['mean']:.1f}, standard deviation {stats['std']:.1f}; per face: mean spread "
+          f"{stats['face_mean_spread']:.1f}, contrast {stats['face_std']:.1f}, histogram's distance from flat "
+          f"{stats['flatness']:.2f} (median of {stats['faces']:,} faces)")
+    if stats["equalized"]:
+        print("note: these faces look histogram-equalized one by one (nearly flat histograms; Kaggle's FER2013 has a "
+              "median distance of 0.25). The shipped models were trained on the original pixels and read equalized "
+              "faces worse: use Kaggle's fer2013.csv where you can.")
+    ferplus = "FER+ votes attached (evaluate --labels ferplus)" if dataset.votes is not None else "no FER+ votes"
+    print(f"labels: FER2013's; {ferplus}")
     return 0
 
 
@@ -289,7 +307,8 @@ def _train(args) -> int:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
     settings = {key: getattr(args, key) for key in ("epochs", "batch_size", "learning_rate", "precision", "seed",
                                                     "dropout", "erasing", "crop", "interpolation", "conditions",
-                                                    "conditioned_share", "focus", "focus_weight", "pipeline_share",
+                                                    "contrast_normalization", "conditioned_share", "focus",
+                                                    "focus_weight", "pipeline_share",
                                                     "pipeline_conditions")}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
@@ -342,13 +361,14 @@ def _evaluate(args) -> int:
     subset = dataset.subset(SPLIT_NAMES[args.split])
     if len(subset) == 0:
         raise DataError(f"{dataset.source}: no {SPLIT_NAMES[args.split]} rows to evaluate on")
-    result = evaluate(model, subset)
-    print(f"{SPLIT_NAMES[args.split]} ({len(subset)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: "
-          f"{test_time}, runtime: {_runtime_label(model)}): accuracy {result.accuracy:.4f}")
+    result = evaluate(model, subset, args.labels)
+    labels = "FER2013's labels" if args.labels == "fer2013" else "the FER+ vote majority"
+    print(f"{SPLIT_NAMES[args.split]} ({result.per_class['support'].sum()} faces{', DEMO dataset' if dataset.is_demo else ''}, "
+          f"test time: {test_time}, runtime: {_runtime_label(model)}): accuracy {result.accuracy:.4f} against {labels}")
     print(result.per_class.round(4).to_string())
     if args.output:
         Path(args.output).write_text(json.dumps({"model": _model_name(args.model), "source": dataset.source,
-                                                 "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split],
+                                                 "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split], "labels": args.labels,
                                                  "test_time": test_time, "runtime": _runtime_label(model)}
                                                 | result.to_dict(), indent=2) + "\n")
     return 0

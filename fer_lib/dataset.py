@@ -9,6 +9,9 @@ EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 USAGES = ("Training", "PublicTest", "PrivateTest")
 IMAGE_SIZE = 48
 N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+# pixel_statistics: a median histogram distance from flat under this marks faces equalized one by one (measured:
+# Kaggle's FER2013 0.25, a copy equalized image by image 0.04)
+EQUALIZED_FLATNESS = 0.1
 
 
 class DataError(ValueError):
@@ -17,17 +20,19 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Subset:
-    """One split: `x` uint8 faces (N, 48, 48) and `y` integer labels (N,)."""
+    """One split: `x` uint8 faces (N, 48, 48), `y` integer labels (N,) and, where the dataset has them, `votes`: FER+'s
+    ten annotators' votes per face (N, 10), in fer_lib.ferplus.COLUMNS' order."""
 
     x: np.ndarray
     y: np.ndarray
+    votes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
 
     def head(self, n: int | None) -> Subset:
         """The first `n` rows (all of them when `n` is None)."""
-        return self if n is None else Subset(self.x[:n], self.y[:n])
+        return self if n is None else Subset(self.x[:n], self.y[:n], None if self.votes is None else self.votes[:n])
 
     def mean_faces(self) -> np.ndarray:
         """The average face of each emotion, float32 (7, 48, 48) in [0, 255] (zeros for an absent emotion)."""
@@ -53,7 +58,8 @@ class FERDataset:
     """Every row of a FER2013 source, in file order.
 
     `usage` holds indices into USAGES; `skipped` lists (line or file, reason) for the rows
-    a non-strict load left out; `is_demo` marks the synthetic demo dataset.
+    a non-strict load left out; `is_demo` marks the synthetic demo dataset; `votes`: FER+'s votes per row, where
+    the dataset lines up with them (fer_lib.ferplus), else None.
     """
 
     pixels: np.ndarray
@@ -62,6 +68,7 @@ class FERDataset:
     source: str
     is_demo: bool = False
     skipped: tuple[tuple[str, str], ...] = field(default=())
+    votes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -69,7 +76,7 @@ class FERDataset:
     def subset(self, usage: str) -> Subset:
         """The rows whose Usage is `usage` (one of USAGES)."""
         mask = self.usage == USAGES.index(usage)
-        return Subset(self.pixels[mask], self.labels[mask])
+        return Subset(self.pixels[mask], self.labels[mask], None if self.votes is None else self.votes[mask])
 
     def split(self) -> Splits:
         """Training -> train, PrivateTest -> validation, PublicTest -> test (paper, section 4.2)."""
@@ -93,6 +100,23 @@ class FERDataset:
             "pixels": [" ".join(map(str, face.ravel())) if pixels else f"({face.size} values, not shown)" for face in faces],
             "Usage": [USAGES[u] for u in self.usage[rows]],
         })
+
+    def pixel_statistics(self, faces: int = 5000) -> dict:
+        """The pixels' mean and standard deviation, and of the first `faces` faces: the spread of their means, their
+        average contrast (standard deviation) and the median distance of their histograms from a flat one (the
+        largest gap between the cumulative histogram and a straight line, 0-1). `equalized`: that distance is under
+        EQUALIZED_FLATNESS, as for faces histogram-equalized one by one (some image-folder copies of FER2013)."""
+        pixels = self.pixels[:faces].reshape(min(faces, len(self)), -1)
+        values = pixels.astype(np.float32)
+        counts = np.stack([np.bincount(face, minlength=256) for face in pixels]) if len(pixels) else np.zeros((0, 256))
+        cumulative = counts.cumsum(axis=1) / max(pixels.shape[1], 1)
+        flatness = float(np.median(np.abs(cumulative - np.arange(1, 257) / 256).max(axis=1))) if len(pixels) else 0.0
+        return {"mean": float(self.pixels.mean()) if len(self) else 0.0,
+                "std": float(self.pixels.std()) if len(self) else 0.0,
+                "faces": len(pixels),
+                "face_mean_spread": float(values.mean(axis=1).std()) if len(pixels) else 0.0,
+                "face_std": float(values.std(axis=1).mean()) if len(pixels) else 0.0,
+                "flatness": flatness, "equalized": bool(len(pixels)) and flatness < EQUALIZED_FLATNESS}
 
     def class_counts(self):
         """A DataFrame of row counts: one row per Usage, one column per emotion."""

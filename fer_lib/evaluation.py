@@ -1,4 +1,5 @@
-"""Test-set numbers: accuracy, per-class recall (the paper's per-emotion accuracy) and precision, confusion matrix."""
+"""Test-set numbers: accuracy, per-class recall (the paper's per-emotion accuracy) and precision, confusion matrix;
+against FER2013's labels or, where a split has FER+'s votes, against their majority (LABEL_SETS)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,11 @@ import numpy as np
 import pandas as pd
 
 from .dataset import EMOTIONS, Subset
+from .ferplus import majority_labels
+
+# the label sets a split can be scored against: FER2013's own label, or the FER+ vote majority (rows where it is one
+# of the seven emotions; fer_lib.ferplus.majority_labels)
+LABEL_SETS = ("fer2013", "ferplus")
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -54,8 +60,42 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> Evaluation:
     return Evaluation(accuracy=float(hits.sum() / len(y_true)), per_class=per_class, confusion=frame)
 
 
-def evaluate(model, subset: Subset) -> Evaluation:
-    """Score `model` on a split."""
+def labels(subset: Subset, label_set: str = "fer2013") -> np.ndarray:
+    """`subset`'s labels in `label_set` (one of LABEL_SETS), -1 where a row has none; ValueError naming what is
+    missing where the split has no FER+ votes."""
+    if label_set not in LABEL_SETS:
+        raise ValueError(f"labels {label_set!r}: choose from {', '.join(LABEL_SETS)}")
+    if label_set == "fer2013":
+        return np.asarray(subset.y)
+    if subset.votes is None:
+        raise ValueError("labels 'ferplus': this dataset has no FER+ votes (put fer2013new.csv beside it or set "
+                         "FERPLUS_PATH; they need FER2013's rows in Kaggle's order)")
+    return majority_labels(subset.votes)
+
+
+def label_sets(subset: Subset) -> tuple[str, ...]:
+    """The label sets `subset` can be scored against."""
+    return LABEL_SETS if subset.votes is not None else LABEL_SETS[:1]
+
+
+def score_split(subset: Subset, y_pred: np.ndarray, label_set: str = "fer2013") -> Evaluation:
+    """Predicted labels for every row of `subset`, scored against `label_set` on the rows that have a label."""
+    y_true = labels(subset, label_set)
+    kept = y_true >= 0
+    return score(y_true[kept], np.asarray(y_pred)[kept])
+
+
+def evaluate(model, subset: Subset, label_set: str = "fer2013") -> Evaluation:
+    """Score `model` on a split, against `label_set`."""
+    return evaluate_all(model, subset, (label_set,))[label_set]
+
+
+def evaluate_all(model, subset: Subset, sets: tuple[str, ...] | None = None) -> dict[str, Evaluation]:
+    """Score `model` on a split against each of `sets` (default: every label set the split has), predicting once."""
     from .inference import predict_proba
 
-    return score(subset.y, predict_proba(model, subset.x).argmax(axis=1))
+    sets = label_sets(subset) if sets is None else sets
+    for label_set in sets:
+        labels(subset, label_set)  # a missing label set fails before the predictions
+    y_pred = predict_proba(model, subset.x).argmax(axis=1)
+    return {label_set: score_split(subset, y_pred, label_set) for label_set in sets}

@@ -73,12 +73,16 @@ def load_fer2013(
     use_cache: bool = True,
     progress: bool = True,
     demo_seed: int = 0,
+    ferplus: str | os.PathLike | bool | None = None,
 ) -> FERDataset:
     """Load FER2013 from `path` (see find_fer2013), or the demo dataset, with a notice, when there is none.
 
     A CSV (Kaggle layout, plain or gzip) or an image-folder tree; parsed once, then read back from the
     cache in cache_dir() while the source is unchanged. strict=False skips bad rows (see `skipped`).
     `path="demo"` loads the demo dataset even when FER2013 is around.
+    `ferplus`: FER+'s votes become the dataset's `votes` (fer_lib.ferplus): None looks for them ($FERPLUS_PATH, then
+    fer2013new.csv beside the data) and says in one line why it leaves out a file that does not line up; a path
+    must line up (DataError otherwise); False: none.
     """
     if path is not None and str(path) == DEMO:
         return load_demo(demo_seed, use_cache=use_cache, progress=progress)
@@ -91,7 +95,27 @@ def load_fer2013(
         shown = "; ".join(f"{where}: {reason}" for where, reason in dataset.skipped[:5])
         more = f" (and {len(dataset.skipped) - 5} more, listed in .skipped)" if len(dataset.skipped) > 5 else ""
         print(f"fer_lib: skipped {len(dataset.skipped)} bad row(s) of {source}: {shown}{more}", file=sys.stderr)
-    return dataset
+    if ferplus is False:
+        return dataset
+    return with_votes(dataset, None if ferplus in (None, True) else ferplus)
+
+
+def with_votes(dataset: FERDataset, path: str | os.PathLike | None = None) -> FERDataset:
+    """`dataset` with FER+'s votes from `path` (DataError where they do not line up), or from the file
+    ferplus.find_votes finds (left out, with a one-line notice, where it does not line up)."""
+    from . import ferplus
+
+    votes_path = ferplus.find_votes(None if dataset.is_demo else dataset.source, path)
+    if votes_path is None:
+        return dataset
+    try:
+        votes = ferplus.read_votes(votes_path, dataset.labels, dataset.usage)
+    except DataError as error:
+        if path is not None:
+            raise
+        print(f"fer_lib: FER+ labels not used: {error}", file=sys.stderr)
+        return dataset
+    return dataclasses.replace(dataset, votes=votes)
 
 
 def load_demo(seed: int = 0, *, use_cache: bool = True, progress: bool = True) -> FERDataset:

@@ -38,7 +38,7 @@ def write_run_metrics(run_dir, dataset: FERDataset, splits: Splits, config) -> d
     import tensorflow as tf
 
     from . import __version__
-    from .evaluation import evaluate
+    from .evaluation import evaluate_all
 
     run_dir = Path(run_dir)
     history = read_history(run_dir)
@@ -65,12 +65,16 @@ def write_run_metrics(run_dir, dataset: FERDataset, splits: Splits, config) -> d
     }
     for key, file, epoch in (("final", MODEL_FILE, int(history["epoch"].iloc[-1])), ("best", BEST_FILE, int(best_row["epoch"]))):
         model = keras.models.load_model(run_dir / file)
+        validation, test = evaluate_all(model, splits.validation), evaluate_all(model, splits.test)
         metrics[key] = {
             "file": file,
             "epoch": epoch + 1,
-            "validation_accuracy": evaluate(model, splits.validation).accuracy,
-            "test": evaluate(model, splits.test).to_dict(),
+            "validation_accuracy": validation["fer2013"].accuracy,
+            "test": test["fer2013"].to_dict(),
         }
+        if "ferplus" in test:  # agreement with the FER+ vote majority, on the rows that have one
+            metrics[key]["ferplus"] = {"validation_accuracy": validation["ferplus"].accuracy,
+                                       "test": test["ferplus"].to_dict()}
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
 
@@ -81,8 +85,10 @@ def summary(metrics: dict) -> str:
     lines = [f"data: {metrics['dataset']['source']}{demo}"]
     for key in ("final", "best"):
         m = metrics[key]
+        ferplus = (f"; FER+ majority: PublicTest {m['ferplus']['test']['accuracy']:.4f}, PrivateTest "
+                   f"{m['ferplus']['validation_accuracy']:.4f}") if "ferplus" in m else ""
         lines.append(f"{key:5s} model (epoch {m['epoch']}): PublicTest accuracy {m['test']['accuracy']:.4f}, "
-                     f"PrivateTest {m['validation_accuracy']:.4f}")
+                     f"PrivateTest {m['validation_accuracy']:.4f}{ferplus}")
     per_class = metrics["final"]["test"]["per_class"]
     lines.append("final, per-class PublicTest accuracy: " + ", ".join(f"{e} {v['recall']:.3f}" for e, v in per_class.items()))
     return "\n".join(lines)

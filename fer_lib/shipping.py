@@ -16,7 +16,7 @@ from .training import BEST_FILE, METRICS_FILE, read_history
 
 # the recipe settings `train` takes
 TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "conditions",
-               "conditioned_share", "focus", "focus_weight", "pipeline_share", "precision", "seed")
+               "contrast_normalization", "conditioned_share", "focus", "focus_weight", "pipeline_share", "precision", "seed")
 SMOOTHING_SIGMAS = (0.5, 0.6, 0.7, 0.8, 1.0)  # the Gaussian blurs (pixels) ship tries in front of the network
 
 
@@ -30,7 +30,7 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
     import keras
 
     from . import __version__
-    from .evaluation import evaluate
+    from .evaluation import evaluate_all
     from .paper_cnn import build_paper_cnn
 
     run_dir, models_dir = Path(run_dir), Path(models_dir)
@@ -45,8 +45,10 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
     options = {inference_label(flip, sigma, corners): (flip, sigma, corners)  # cheapest first
                for corners in sorted({0, crop_margin(best)}) for flip in (False, True) for sigma in (0.0, *SMOOTHING_SIGMAS)}
     candidates = {key: inference_model(best, *option) for key, option in options.items()}
-    validation = {key: evaluate(model, splits.validation).accuracy for key, model in candidates.items()}
-    test = {key: evaluate(model, splits.test) for key, model in candidates.items()}
+    validation_all = {key: evaluate_all(model, splits.validation) for key, model in candidates.items()}
+    test_all = {key: evaluate_all(model, splits.test) for key, model in candidates.items()}
+    validation = {key: results["fer2013"].accuracy for key, results in validation_all.items()}
+    test = {key: results["fer2013"] for key, results in test_all.items()}
     chosen = max(validation, key=validation.get)  # the first of a tie: the cheaper option
     flip, sigma, corners = options[chosen]
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -71,6 +73,11 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
                       "test_accuracy": {key: result.accuracy for key, result in test.items()}},
         "validation_accuracy": validation[chosen],
         "test": test[chosen].to_dict(),
+        **({"ferplus": {  # agreement with the FER+ vote majority, on the rows that have one
+            "validation_accuracy": validation_all[chosen]["ferplus"].accuracy,
+            "test": test_all[chosen]["ferplus"].to_dict(),
+            "test_accuracy": {key: results["ferplus"].accuracy for key, results in test_all.items()},
+        }} if "ferplus" in test_all[chosen] else {}),
         "cpu_latency": {"model": latency, "paper_cnn": baseline,
                         "ratio_to_paper_cnn": {key: latency[key] / baseline[key] for key in latency}},
         "versions": {"fer_lib": __version__, "keras": keras.__version__},
@@ -90,10 +97,13 @@ def card_markdown(card: dict) -> str:
     weakest = sorted(per_class, key=lambda emotion: per_class[emotion]["recall"])[:2]
     rows = card["dataset"]["rows"]
     shown_recipe = ", ".join(f"{key} {_shown(value)}" for key, value in recipe.items() if key != "model")
-    command, in_code = retrain_command(recipe, run["folder"])
+    data = Path(card["dataset"]["source"]).name
+    command, in_code = retrain_command(recipe, run["folder"], data)
     set_in_code = f" (set in code: {', '.join(f'{key} {_shown(value)}' for key, value in in_code.items())})" * bool(in_code)
     demo = " (the DEMO dataset, not FER2013)" if card["dataset"]["is_demo"] else ""
     chosen = card["test_time"]["chosen"]
+    ferplus = card.get("ferplus")  # cards shipped before FER+ lack it
+    plus_recall = ferplus["test"]["per_class"] if ferplus else {}
     lines = [
         f"# Model card: {card['name']}",
         "",
@@ -112,21 +122,27 @@ def card_markdown(card: dict) -> str:
         f"{run['median_epoch_seconds']:.0f} s); shipped: epoch {run['best_epoch']}, the best by PrivateTest, "
         f"{_test_time_words(card['test_time'])}.",
         f"Retrain: `{command}`{set_in_code}, then "
-        f"`python -m fer_lib ship --run-dir {run['folder']} --data fer2013.csv.gz --name {card['name']}`.",
+        f"`python -m fer_lib ship --run-dir {run['folder']} --data {data} --name {card['name']}`.",
         "",
         "## Accuracy",
         f"PublicTest (test) **{test['accuracy']:.2%}**; PrivateTest (validation) {card['validation_accuracy']:.2%}.",
+        *([f"Against the FER+ vote majority (the {ferplus['test']['n']:,} PublicTest faces whose ten annotators' "
+           f"majority is one of the seven emotions): PublicTest **{ferplus['test']['accuracy']:.2%}**; PrivateTest "
+           f"{ferplus['validation_accuracy']:.2%}."] if ferplus else []),
         "",
         f"Test-time options (`fer_lib.inference.inference_model`; shipped: {chosen}, the best on PrivateTest):",
         "",
-        "| test-time option | PrivateTest | PublicTest |",
-        "|---|---|---|",
+        "| test-time option | PrivateTest | PublicTest |" + " PublicTest, FER+ majority |" * bool(ferplus),
+        "|---|---|---|" + "---|" * bool(ferplus),
         *(f"| {option} | {accuracy:.2%} | {card['test_time']['test_accuracy'][option]:.2%} |"
+          + (f" {ferplus['test_accuracy'][option]:.2%} |" if ferplus else "")
           for option, accuracy in card["test_time"]["validation_accuracy"].items()),
         "",
-        "| emotion | PublicTest faces | recall (per-class accuracy) | precision |",
-        "|---|---|---|---|",
+        "| emotion | PublicTest faces | recall (per-class accuracy) | precision |"
+        + " FER+ majority: faces | recall |" * bool(ferplus),
+        "|---|---|---|---|" + "---|---|" * bool(ferplus),
         *(f"| {emotion} | {scores['support']} | {scores['recall']:.1%} | {scores['precision']:.1%} |"
+          + (f" {plus_recall[emotion]['support']} | {plus_recall[emotion]['recall']:.1%} |" if ferplus else "")
           for emotion, scores in per_class.items()),
         "",
         "Confusion matrix on PublicTest (rows: true emotion, columns: predicted):",
@@ -154,18 +170,19 @@ def card_markdown(card: dict) -> str:
     return "\n".join(lines)
 
 
-def retrain_command(recipe: dict, run_folder: str) -> tuple[str, dict]:
-    """The `train` command that repeats `recipe` (a metrics.json config) — a flag for each setting that differs from
-    its model's defaults — and the differing settings the command line cannot set."""
+def retrain_command(recipe: dict, run_folder: str, data: str = "fer2013.csv.gz") -> tuple[str, dict]:
+    """The `train` command that repeats `recipe` (a metrics.json config) on `data` — a flag for each setting that
+    differs from its model's defaults — and the differing settings the command line cannot set."""
     model = recipe_of(recipe["model"])
     config = config_class(model)
     defaults = json.loads(json.dumps(vars(config())))  # tuples become lists, as in metrics.json
     differing = {key: value for key, value in recipe.items() if key in defaults and key != "parent"
                  and value != defaults[key]}
-    words = [f"python -m fer_lib train --model {model}", f"--data fer2013.csv.gz --run-dir {run_folder}"]
+    words = [f"python -m fer_lib train --model {model}", f"--data {data} --run-dir {run_folder}"]
     if model == "robust":
         words.insert(1, f"--parent {recipe['parent']}")
-    words += [f"--{key.replace('_', '-')} {_flag_value(differing.pop(key))}" for key in TRAIN_FLAGS if key in differing]
+    words += [f"--{key.replace('_', '-')}" + (f" {_flag_value(value)}" if value is not True else "")
+              for key in TRAIN_FLAGS if key in differing for value in [differing.pop(key)]]
     return " ".join(words), differing
 
 
@@ -200,6 +217,8 @@ def readme_summary(card: dict) -> str:
         "|---|---|",
         f"| PublicTest accuracy (test) | **{test['accuracy']:.2%}** |",
         f"| PrivateTest accuracy (validation) | {card['validation_accuracy']:.2%} |",
+        *([f"| PublicTest agreement with the FER+ vote majority ({card['ferplus']['test']['n']:,} faces) | "
+           f"{card['ferplus']['test']['accuracy']:.2%} |"] if "ferplus" in card else []),
         f"| PublicTest without test-time options / as shipped ({accuracy['chosen']}, chosen on PrivateTest) | "
         f"{accuracy['test_accuracy']['plain']:.2%} / {test['accuracy']:.2%} |",
         *(f"| {emotion} (PublicTest recall, n={scores['support']}) | {scores['recall']:.1%} |"

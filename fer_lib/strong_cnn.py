@@ -27,6 +27,8 @@ class StrongConfig:
     conditions: the share of training faces put under a random special condition (fer_lib.robust_cnn.condition_augmentation,
     with the robust fine-tuning's focus), for a network robust from the start; with it, a per-face contrast
     normalization (stock LayerNormalization over the face) sits between the augmentation and the first conv.
+    contrast_normalization: that normalization without the conditions (every face reaches the first conv with mean 0
+    and spread 1, whatever its exposure; the .keras file still loads without fer_lib).
     precision: what the convolutions, dense layers and normalizations compute in (training.PRECISIONS; the weights,
     the augmentation, the softmax and the loss stay float32).
     """
@@ -51,6 +53,7 @@ class StrongConfig:
     crop: int = 0
     erasing: float = 0.5
     conditions: float = 0.0
+    contrast_normalization: bool = False
     precision: str = "float32"
     seed: int = 0
 
@@ -119,7 +122,7 @@ def _build(config: StrongConfig, train_rows: int):
             *augmentation,
             *[layers.CenterCrop(config.crop, config.crop, dtype=exact, name="crop")] * bool(config.crop),
             *[layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5, center=False, scale=False, dtype=exact,
-                                        name="contrast")] * bool(config.conditions),
+                                        name="contrast")] * bool(config.conditions or config.contrast_normalization),
             *blocks,
             layers.Flatten(name="flatten"),
             layers.Dropout(config.dropout, seed=config.seed + 5, name="dropout1"),

@@ -234,10 +234,10 @@ def test_retrain_command_repeats_the_recipe():
     recipe = json.loads(json.dumps(dict(vars(StrongConfig()), model="strong_cnn")))
     assert retrain_command(recipe, "runs/s") == (
         "python -m fer_lib train --model strong --data fer2013.csv.gz --run-dir runs/s", {})
-    recipe.update(dropout=0.25, erasing=0.0, epochs=30, widths=[16, 32], conditions=0.5)
-    assert retrain_command(recipe, "runs/s") == (
-        "python -m fer_lib train --model strong --data fer2013.csv.gz --run-dir runs/s --epochs 30 --dropout 0.25 "
-        "--erasing 0.0 --conditions 0.5", {"widths": [16, 32]})
+    recipe.update(dropout=0.25, erasing=0.0, epochs=30, widths=[16, 32], conditions=0.5, contrast_normalization=True)
+    assert retrain_command(recipe, "runs/s", "fer2013_original.csv.gz") == (
+        "python -m fer_lib train --model strong --data fer2013_original.csv.gz --run-dir runs/s --epochs 30 "
+        "--dropout 0.25 --erasing 0.0 --conditions 0.5 --contrast-normalization", {"widths": [16, 32]})
     robust = {"model": "robust_cnn", "parent": "p.keras", "epochs": 8, "seed": 2, "focus": ["glasses", "glasses+angle"],
               "conditioned_share": 1.0}
     assert retrain_command(robust, "runs/r")[0] == (

@@ -66,6 +66,10 @@ def test_a_conditioned_network_sees_every_exposure_and_contrast_alike(demo):
     faces = demo.test.x[:8, ..., None].astype("float32") / 255
     dim = 0.2 * faces + 0.05  # darker, flatter, the black level lifted
     np.testing.assert_allclose(model(faces, training=False).numpy(), model(dim, training=False).numpy(), atol=1e-3)
+    normalized = build_strong_cnn(StrongConfig(contrast_normalization=True, widths=(8, 16), convs_per_stage=(1, 1),
+                                               dense_units=16), 64)  # the same layer without the conditions
+    np.testing.assert_allclose(normalized(faces, training=False).numpy(), normalized(dim, training=False).numpy(),
+                               atol=1e-3)
     plain = build_strong_cnn(TINY, 64)
     assert "contrast" not in [layer.name for layer in plain.layers]
     assert not np.allclose(plain(faces, training=False).numpy(), plain(dim, training=False).numpy(), atol=1e-3)
