@@ -119,15 +119,13 @@ def predict_rows(model, photos: Path, video: Path, workers: int, video_minutes: 
     number of workers can reach (the driver writes every file). Returns the rows and Ray's start in seconds."""
     import ray
 
-    from fer_lib.distributed import predict_on_ray
-
     one_photo = scratch / "one_photo"
     one_photo.mkdir()
     first = sorted(photos.iterdir())[0]
     (one_photo / first.name).write_bytes(first.read_bytes())
     ways = {"one process": lambda source, out: predict([source], model, out, log=_quiet)}
-    ways |= {f"Ray, {n} worker{'s' * (n > 1)}": lambda source, out, n=n: predict_on_ray(
-        [source], model, out, workers=n, log=_quiet) for n in sorted({workers, 1}, reverse=True)}
+    ways |= {f"Ray, {n} worker{'s' * (n > 1)}": lambda source, out, n=n: predict(
+        [source], model, out, ray=True, workers=n, log=_quiet) for n in sorted({workers, 1}, reverse=True)}
     workloads = ((photos, f"{len(list(photos.iterdir()))} photos", len(list(photos.iterdir()))),
                  (video, f"{video_minutes:g}-minute video at 1 fps", video_minutes * 60))
     start = time.perf_counter()

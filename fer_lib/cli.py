@@ -11,6 +11,7 @@ from .conditions import SEVERITIES
 from .dataset import DataError, FERDataset, Splits
 from .faces import DEFAULT_DETECTOR, DETECTORS
 from .loading import load_fer2013
+from .output_folder import Interrupted
 from .report import markdown_report, summary, write_run_metrics
 from .runtimes import RUNTIMES
 from .training import METRICS_FILE, PRECISIONS
@@ -22,14 +23,78 @@ MODEL_HELP = ("a shipped model's name (strong_cnn, robust_cnn) or a .keras file,
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with quiet_native_logs(not args.verbose), stop_on_sigterm():
+        try:
+            return args.command(args)
+        except Interrupted as error:  # Ctrl-C in predict: what it read is kept, and this says where
+            print(f"\n{error}", file=sys.stderr)
+            return 130
+        except KeyboardInterrupt:
+            print("\ninterrupted", file=sys.stderr)
+            return 130
+        except (DataError, FileExistsError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        except (ConnectionError, ImportError) as error:  # a cluster that does not answer, a runtime not installed
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+
+
+@contextlib.contextmanager
+def quiet_native_logs(quiet: bool = True):
+    """While it lasts, what native libraries write to the process's stderr (TensorFlow's and absl's start-up lines,
+    LiteRT's delegate notice) goes nowhere, while Python's sys.stderr (fer_lib's own messages, warnings, tracebacks)
+    still reaches the terminal. TF_CPP_MIN_LOG_LEVEL=3 alone leaves several of those lines."""
+    import os
+
     try:
-        return args.command(args)
-    except (DataError, FileExistsError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (ConnectionError, ImportError) as error:  # a cluster that does not answer, a runtime not installed
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        terminal = sys.stderr.fileno() == 2  # not where a caller (a test's capture) replaced sys.stderr
+    except (AttributeError, OSError, ValueError):
+        terminal = False
+    if not quiet or not terminal:
+        yield
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to redirect
+        yield
+        return
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=getattr(python_stderr, "encoding", None),
+                           errors="backslashreplace")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr.close()
+        sys.stderr = python_stderr
+
+
+@contextlib.contextmanager
+def stop_on_sigterm():
+    """SIGTERM (a `kill`, a container stopping) ends a command as Ctrl-C does: what it read is kept."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,6 +213,10 @@ def _parser() -> argparse.ArgumentParser:
                          "workers: a local Ray on this machine, or the cluster at ADDRESS (HOST:PORT of `ray start "
                          "--head`, ray://HOST:10001); the same files as without it")
     predict.add_argument("--parquet", action="store_true", help="also write predictions.parquet (for large outputs)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an earlier run's results in --output "
+                         "(without it, a folder holding them is refused)")
+    predict.add_argument("--resume", action="store_true", help="carry on an interrupted run in --output: the inputs "
+                         "it finished are kept, the others read")
     predict.set_defaults(command=_predict)
 
     export = commands.add_parser("export", help="SavedModel and TensorFlow Lite (float32, int8) files, checked on PublicTest")
@@ -197,6 +266,9 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="a run's results as the Markdown table the README shows")
     report.add_argument("metrics", help="a run's metrics.json")
     report.set_defaults(command=_report)
+    for command in commands.choices.values():
+        command.add_argument("--verbose", action="store_true", help="also show the libraries' own logs (TensorFlow, "
+                             "absl, LiteRT), hidden by default")
     return parser
 
 
@@ -379,10 +451,10 @@ def _predict(args) -> int:
 
     if not args.paths and args.camera is None:
         raise ValueError("nothing to read: give image/video paths or folders, or --camera N")
-    outcome = predict(args.paths, _model(args.model), args.output, fps=args.fps, camera=args.camera,
+    outcome = predict(args.paths, args.model, args.output, fps=args.fps, camera=args.camera,
                       camera_seconds=args.seconds, annotate=not args.no_annotate,
                       video_detect_side=args.video_detect_side, detector=args.detector, runtime=args.runtime,
-                      ray=args.ray, parquet=args.parquet)
+                      ray=args.ray, parquet=args.parquet, overwrite=args.overwrite, resume=args.resume)
     print(f"{outcome.items} item(s), {len(outcome.rows)} face(s), {len(outcome.failures)} failed; "
           f"written to {Path(args.output) / 'predictions.csv'}" + (", .json and .parquet" if args.parquet else " and .json"))
     for item, reason in outcome.failures:

@@ -25,38 +25,36 @@ PHOTOS_PER_TASK = 8  # photos that a worker reads as one task
 CONNECT_SECONDS = 5.0
 
 
-def predict_on_ray(paths, model=None, output_dir="predictions", *, address: str | None = None, fps: float = 1.0,
+def predict_on_ray(sources, model, output_dir, outcome, taken: set, *, address: str | None = None, fps: float = 1.0,
                    annotate: bool = True, video_detect_side: int | None = None, detector=DEFAULT_DETECTOR, runtime="keras",
-                   parquet: bool = False, workers: int | None = None, log=print):
-    """As predict.predict (without a camera), on Ray: `address` None starts a local Ray on this machine's cores,
-    else that cluster's ("HOST:PORT" of `ray start --head`, "ray://HOST:10001", or "auto"). `workers`: actors in
-    the pool (default: one per CPU of the cluster). Returns predict's Outcome."""
+                   workers: int | None = None, log=print) -> None:
+    """predict.predict's work on Ray, for `sources` (files) into `output_dir` (an output_folder.OutputFolder's, whose
+    `done` inputs are skipped), recording into predict's `outcome`: `address` None starts a local Ray on this
+    machine's cores, else that cluster's ("HOST:PORT" of `ray start --head`, "ray://HOST:10001", or "auto").
+    `workers`: actors in the pool (default: one per CPU of the cluster)."""
     import ray
 
-    from .predict import VIDEO_MAX_SIDE, Outcome, expand, write_tables
+    from .predict import VIDEO_MAX_SIDE, source_name
 
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    sources = expand(paths)
+    done = outcome.journal.done if outcome.journal is not None else set()
+    outcome.items += len(sources)
+    outcome.recorded += sum(source_name(source) in done for source in sources)
+    sources = [source for source in sources if source_name(source) not in done]
     tasks = _tasks(sources, fps)
     _check_sendable(detector=detector)  # a Keras model pickles; OpenCV's cascade does not
-    if not tasks:  # nothing to read: the empty tables, as predict writes them, without starting Ray
-        outcome = Outcome()
-        write_tables(outcome, output_dir, parquet)
-        return outcome
+    if not tasks:  # nothing to read: predict writes the empty tables, without starting Ray
+        return
     started_here = _connect(ray, address)
     try:
         workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         settings = dict(model=model, detector=detector, runtime=runtime, fps=fps, annotate=annotate,
                         side=video_detect_side or VIDEO_MAX_SIDE)
-        outcome, taken = Outcome(items=len(sources)), set()
         counts = Counter(number for task in tasks for number, *_ in task)
         with closing(_results(ray, tasks, workers, settings)) as results:
             for number, source in enumerate(sources):
                 pieces = (next(results) for _ in range(counts[number]))
                 _write_source(source, pieces, output_dir, fps, annotate, taken, outcome, log)
-        write_tables(outcome, output_dir, parquet)
-        return outcome
     finally:
         if started_here:
             ray.shutdown()
@@ -85,8 +83,7 @@ def _write_source(source: Path, pieces, output_dir: Path, fps: float, annotate: 
     if failure is not None:
         if video is not None:
             video.abandon()
-        error = FileNotFoundError(source) if failure == "no such file" else ImageError(failure)
-        return record_failure(outcome, str(source), error, log)
+        return record_failure(outcome, str(source), ImageError(failure), log)
     if video is not None:
         video.finish(outcome)
         write_timeline(rows, source, output_dir, taken, outcome)
@@ -196,7 +193,7 @@ class Worker:
 
     def run(self, path: str, start: int, stop: int) -> dict:
         from .faces import ImageError
-        from .predict import is_video, read_photo, read_video
+        from .predict import failure_reason, is_video, read_photo, read_video
 
         source = Path(path)
         rows, frames = [], []
@@ -212,8 +209,7 @@ class Worker:
                 rows, annotated = read_photo(self.photos, source, self.annotate)  # as PNG: encoded here, not
                 frames.append(annotated)  # in the driver, which every worker's results go through
         except (ImageError, OSError) as error:
-            return {"rows": [], "frames": [], "failure": "no such file" if isinstance(error, FileNotFoundError)
-                    else str(error)}
+            return {"rows": [], "frames": [], "failure": failure_reason(error)}
         return {"rows": rows, "frames": [frame for frame in frames if frame is not None], "failure": None}
 
 

@@ -172,7 +172,19 @@ def reframe(boxes: np.ndarray, source: Framing, target: Framing) -> np.ndarray:
 
 
 class ImageError(ValueError):
-    """An image that cannot be used; the message says why."""
+    """An image that cannot be used; the message says why. The subclasses name the kind of problem."""
+
+
+class NotAnImage(ImageError):
+    """A file that is not an image in any format Pillow reads (or an unsupported one, e.g. HEIC)."""
+
+
+class DamagedImage(ImageError):
+    """An image file that is truncated or corrupted."""
+
+
+class ImageTooLarge(ImageError):
+    """An image over predict.MAX_PIXELS pixels."""
 
 
 def to_gray(image: np.ndarray, bgr: bool = False) -> np.ndarray:
@@ -191,11 +203,22 @@ def to_gray(image: np.ndarray, bgr: bool = False) -> np.ndarray:
         raise ImageError("the image is empty")
     if dtype == np.uint8:
         return np.clip(image, 0, 255).round().astype(np.uint8) if image.dtype != np.uint8 else image
-    if dtype == np.uint16 or image.max() > 255:
-        return np.clip(image / 257.0, 0, 255).round().astype(np.uint8)  # 16-bit: 65535 -> 255
+    if dtype == np.uint16 or image.max() > 255:  # more than 8 bits: scaled by the bit depth its values use
+        return np.clip(image * (255.0 / bit_depth_maximum(image)), 0, 255).round().astype(np.uint8)
     if np.issubdtype(dtype, np.floating) and image.max() <= 1.0:
         return np.clip(image * 255.0, 0, 255).round().astype(np.uint8)
     return np.clip(image, 0, 255).round().astype(np.uint8)
+
+
+def bit_depth_maximum(image: np.ndarray) -> int:
+    """The largest value of the smallest bit depth (8 to 16 bits) that holds every value of `image`: a 16-bit image
+    whose values are 8-bit (0-255) stays as it is, one from a 12-bit sensor is scaled from 0-4095, a full one from
+    0-65535."""
+    top = float(np.max(image)) if np.size(image) else 0.0
+    bits = 8
+    while bits < 16 and top > 2 ** bits - 1:
+        bits += 1
+    return 2 ** bits - 1
 
 
 class FaceDetector:

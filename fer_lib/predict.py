@@ -12,17 +12,21 @@ import json
 import os
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import EMOTIONS
-from .faces import DEFAULT_DETECTOR, KEYPOINTS, VIDEO_MAX_SIDE, ImageError, crop_faces, crop_views, face_detector, to_gray
+from .output_folder import Interrupted, OutputFolder
+from .faces import (DEFAULT_DETECTOR, KEYPOINTS, VIDEO_MAX_SIDE, DamagedImage, ImageError, ImageTooLarge, NotAnImage,
+                    crop_faces, crop_views, face_detector, to_gray)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 MAX_PIXELS = 120_000_000  # larger images are refused (a 12,000 x 10,000 photo is the limit)
+ASSUMED_FPS = 30.0  # a video's frame rate where its header gives none
 COLUMNS = ("file", "frame", "timestamp_s", "face", "x", "y", "width", "height", "emotion", "probability", *EMOTIONS)
 CSV_FILE, JSON_FILE, PARQUET_FILE, ANNOTATED_DIR = "predictions.csv", "predictions.json", "predictions.parquet", "annotated"
 
@@ -111,32 +115,57 @@ def _reader(model, detector: str) -> EmotionReader:
 
 def as_array(image) -> np.ndarray:
     """A path (read as `read_image` does), a PIL image or an array, as an array."""
+    if image is None:
+        raise ImageError("the image is None (cv2.imread gives None for a file it cannot read: check the path)")
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     if hasattr(image, "getbands"):  # a PIL image
-        return _pil_array(image)
-    return np.asarray(image)
+        from PIL import ImageOps
+
+        return _pil_array(ImageOps.exif_transpose(image))
+    array = np.asarray(image)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ImageError(f"expected an image array, a path or a PIL image, got {type(image).__name__}")
+    return array
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as an array (gray, RGB or RGBA; 16-bit kept); ImageError says what is wrong with it."""
-    from PIL import Image, UnidentifiedImageError
+def read_image(path: str | os.PathLike, notes: list | None = None) -> np.ndarray:
+    """An image file as an array (gray, RGB or RGBA; 16-bit kept), turned upright as its EXIF orientation tag says
+    (as phones save photos). What is wrong with it raises a type that says so: FileNotFoundError, PermissionError,
+    IsADirectoryError, or faces.NotAnImage, DamagedImage, ImageTooLarge (ImageErrors). `notes`, a list: gets a line
+    for what is read other than the user may expect (an animated image's first frame only)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
+    text = str(path)
+    if "://" in text:
+        raise NotAnImage("a URL, not a file: download it first (fer_lib reads local files; cameras: --camera)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # fer_lib's own limit follows
             image = Image.open(path)  # reads the header only
-        with image:
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageError(f"too large: {image.width} x {image.height} pixels (the limit is {MAX_PIXELS:,})")
-            image.load()
-            return _pil_array(image)
     except UnidentifiedImageError:
-        raise ImageError("not an image (unknown or unsupported format)") from None
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"too large: {error}") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"corrupted or truncated image: {error}") from None
+        suffix = Path(text).suffix.lower()
+        raise NotAnImage(f"not an image Pillow can read{f' ({suffix} is not supported)' if suffix and suffix not in IMAGE_SUFFIXES else ''}"
+                         f"; convert it to JPEG or PNG") from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except OSError as error:
+        raise DamagedImage(f"corrupted or truncated image: {error}") from None
+    with image:
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageTooLarge(f"too large: {image.width:,} x {image.height:,} pixels (the limit is {MAX_PIXELS:,}, "
+                                "e.g. 12,000 x 10,000); scale it down first")
+        frames = getattr(image, "n_frames", 1)
+        try:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+        except Image.DecompressionBombError as error:
+            raise ImageTooLarge(f"too large: {error}") from None
+        except (OSError, SyntaxError, ValueError) as error:
+            raise DamagedImage(f"corrupted or truncated image: {error}") from None
+        if frames > 1 and notes is not None:
+            notes.append(f"animated ({frames} frames): only its first frame is read")
+        return _pil_array(upright)
 
 
 def _pil_array(image) -> np.ndarray:
@@ -148,25 +177,38 @@ def _pil_array(image) -> np.ndarray:
     return np.asarray(image)
 
 
-def video_frames(source, fps: float = 1.0, max_seconds: float | None = None, start: int = 0, stop: int | None = None):
+def video_frames(source, fps: float = 1.0, max_seconds: float | None = None, start: int = 0, stop: int | None = None,
+                 notes: list | None = None):
     """(frame index, timestamp in seconds, RGB frame) from a video file or a camera index, `fps` frames per second
     (0: every frame). A camera's timestamps are seconds since the first frame; it stops after `max_seconds`.
     `start`, `stop`: only the file's frames from index `start` (a frame that the whole read would give:
-    `sampled_frame`) up to `stop`, exactly as the whole read gives them."""
+    `sampled_frame`) up to `stop`, exactly as the whole read gives them. A whole file that ends well before the frame
+    count its header announces raises TruncatedVideo after its last frame; `notes`, a list, gets a line where the
+    header gives no frame rate (the timestamps then assume 30 frames/s)."""
     import cv2
 
     capture = cv2.VideoCapture(source)
     if not capture.isOpened():
         raise ImageError(f"camera {source} could not be opened (is one connected?)" if isinstance(source, int)
                          else "not a readable video")
-    native = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    native = capture.get(cv2.CAP_PROP_FPS)
+    if not isinstance(source, int) and header_frame_rate(source) == 0:
+        native = 0.0  # OpenCV's FFmpeg reads an AVI whose header has no rate as 25 frames/s
+    if not 0 < native < 1000 and not isinstance(source, int):
+        if notes is not None:
+            notes.append(f"its header gives no frame rate ({native:g}): timestamps assume {ASSUMED_FPS:g} frames/s")
+        native = ASSUMED_FPS
+    announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if not isinstance(source, int) else 0
     if start and not (capture.set(cv2.CAP_PROP_POS_FRAMES, start) and capture.get(cv2.CAP_PROP_POS_FRAMES) == start):
         capture.release()
         raise ImageError(f"cannot seek to frame {start}")
-    started, due, index, produced = time.monotonic(), 0.0, start - 1, 0
+    started, due, index, produced, ran_out = time.monotonic(), 0.0, start - 1, 0, False
     try:
         while max_seconds is None or time.monotonic() - started < max_seconds:
-            if (stop is not None and index + 1 >= stop) or not capture.grab():
+            if stop is not None and index + 1 >= stop:
+                break
+            if not capture.grab():
+                ran_out = True
                 break
             index += 1
             timestamp = time.monotonic() - started if isinstance(source, int) else index / native
@@ -174,6 +216,7 @@ def video_frames(source, fps: float = 1.0, max_seconds: float | None = None, sta
                 continue
             ok, frame = capture.retrieve()
             if not ok:
+                ran_out = True
                 break
             due = (np.floor(timestamp * fps + 1e-9) + 1) / fps if fps else 0.0
             produced += 1
@@ -182,6 +225,32 @@ def video_frames(source, fps: float = 1.0, max_seconds: float | None = None, sta
         capture.release()
     if produced == 0 and start == 0:
         raise ImageError("no frames could be read (empty or damaged video)")
+    read = index + 1
+    if ran_out and start == 0 and stop is None and announced > 0 and read < announced - max(2, announced // 100):
+        raise TruncatedVideo(f"truncated or damaged: it ends at frame {read:,} of the {announced:,} its header "
+                             f"announces ({read / native:.1f} of {announced / native:.1f} s); the rows read up to "
+                             "there are kept")
+
+
+def header_frame_rate(path) -> float | None:
+    """The frame rate an AVI file's video stream header (strh: rate / scale) states, 0 where it states none; None for
+    other files and where the header cannot be read."""
+    import struct
+
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(8192)
+    except OSError:
+        return None
+    if head[:4] != b"RIFF" or head[8:12] != b"AVI ":
+        return None
+    at = head.find(b"strh")
+    while at >= 0 and head[at + 8:at + 12] != b"vids":  # the video stream's header (size, then its type)
+        at = head.find(b"strh", at + 4)
+    if at < 0 or len(head) < at + 36:
+        return None
+    scale, rate = struct.unpack("<II", head[at + 28:at + 36])
+    return rate / scale if scale and rate else 0.0
 
 
 def sampled_frame(second: float, fps: float, native: float) -> int:
@@ -196,6 +265,18 @@ def sampled_frame(second: float, fps: float, native: float) -> int:
     return index
 
 
+class TruncatedVideo(ImageError):
+    """A video that ends well before the frame count its header announces (video_frames)."""
+
+
+class PartlyRead(Exception):
+    """An input read in part: its `rows` are kept, and it fails with `error`."""
+
+    def __init__(self, rows: list[dict], error: Exception):
+        super().__init__(str(error))
+        self.rows, self.error = rows, error
+
+
 @dataclass
 class Outcome:
     """What a prediction run produced: the rows (one per face), the failures (item, reason) and the files."""
@@ -204,14 +285,26 @@ class Outcome:
     failures: list[tuple[str, str]] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     items: int = 0
+    journal: OutputFolder | None = None  # where each input's rows go as it finishes
+    recorded: int = 0  # inputs finished, an earlier run's included
+    mark: int = 0  # files[:mark] belong to inputs already recorded
 
 
-def expand(paths) -> list[Path]:
-    """Files to read: each path as given, a folder's images and videos (sorted, recursively)."""
+def expand(paths, skipped: list | None = None) -> list[Path]:
+    """Files to read: each path as given, a folder's images and videos (sorted, recursively). `skipped`, a list: gets
+    the folders' other files (hidden ones left out)."""
     found = []
-    for path in map(Path, paths):
+    for given in paths:
+        if "://" in str(given):  # a URL: kept as written (Path would fold its "//"), refused when read
+            found.append(str(given))
+            continue
+        path = Path(given)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            for inner in sorted(p for p in path.rglob("*") if p.is_file()):
+                if inner.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+                    found.append(inner)
+                elif skipped is not None and not inner.name.startswith("."):
+                    skipped.append(inner)
         else:
             found.append(path)
     return found
@@ -219,40 +312,80 @@ def expand(paths) -> list[Path]:
 
 def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
             annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, detector=DEFAULT_DETECTOR, runtime: str = "keras",
-            ray: str | bool | None = None, parquet: bool = False, log=print) -> Outcome:
+            ray: str | bool | None = None, parquet: bool = False, overwrite: bool = False, resume: bool = False,
+            workers: int | None = None, log=print) -> Outcome:
     """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json (and
     predictions.parquet with `parquet`), annotated copies and, per video, a timeline plot into `output_dir`.
     `model`, `detector`: as for EmotionReader; `runtime`: what runs the classifier (runtimes.RUNTIMES). The Haar
     cascade searches video frames at `video_detect_side` pixels (longest side), photos at faces.PHOTO_MAX_SIDE;
     BlazeFace reads every image at its network's input size. `ray`: True (a local Ray) or a cluster's address: the
-    same work and the same files, spread over Ray Data workers (fer_lib.distributed)."""
-    if ray:
-        from .distributed import predict_on_ray
+    same work and the same files, spread over Ray Data workers (fer_lib.distributed; `workers`: how many, default one
+    per CPU of the cluster).
 
-        if camera is not None:
-            raise ValueError("--camera cannot be read on Ray: a camera is on this machine; leave out --ray")
-        return predict_on_ray(paths, model, output_dir, address=None if ray is True else ray, fps=fps,
-                              annotate=annotate, video_detect_side=video_detect_side, detector=detector,
-                              runtime=runtime, parquet=parquet, log=log)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    `output_dir` is this run's alone while it works, and is checked before any work (output_folder.OutputFolder):
+    an earlier run's results there are refused unless `overwrite` (replace them) or `resume` (skip the inputs an
+    interrupted run finished). Each input's rows are on disk as soon as it is read; Ctrl-C raises
+    output_folder.Interrupted, which says where they are."""
+    if ray and camera is not None:
+        raise ValueError("--camera cannot be read on Ray: a camera is on this machine; leave out --ray")
+    with OutputFolder(output_dir, columns=COLUMNS, overwrite=overwrite, resume=resume) as folder:
+        skipped: list[Path] = []
+        sources = [*expand(paths, skipped), *([camera] if camera is not None else [])]
+        log_skipped(skipped, log)
+        outcome = Outcome(rows=list(folder.rows), files=list(folder.files), journal=folder)
+        outcome.mark = len(outcome.files)
+        taken = {name for file in folder.files for name in (file.name, file.stem)}
+        if folder.done:
+            log(f"resuming in {folder.path}: {len(folder.done)} input(s) already read")
+        try:
+            if ray:
+                from .distributed import predict_on_ray
+
+                predict_on_ray(sources, model, folder.path, outcome, taken, address=None if ray is True else ray,
+                               fps=fps, annotate=annotate, video_detect_side=video_detect_side, detector=detector,
+                               runtime=runtime, workers=workers, log=log)
+            else:
+                _predict_here(sources, model, folder, outcome, taken, fps, camera_seconds, annotate,
+                              video_detect_side, detector, runtime, log)
+        except KeyboardInterrupt:
+            raise Interrupted(folder.path, outcome.recorded, len(sources)) from None
+        write_tables(outcome, folder.path, parquet)
+        folder.finished()
+    return outcome
+
+
+def _predict_here(sources, model, folder, outcome, taken, fps, camera_seconds, annotate, video_detect_side, detector,
+                  runtime, log) -> None:
+    """predict's work in this process."""
     photos, videos = readers(model, detector, video_detect_side, runtime)
-    outcome, taken = Outcome(), set()
-    sources = [*expand(paths), *([camera] if camera is not None else [])]
     for source in sources:
         outcome.items += 1
         name = source_name(source)
+        if name in folder.done:
+            outcome.recorded += 1
+            continue
         try:
             if is_video(source):
-                rows = _predict_video(videos, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome)
+                rows = _predict_video(videos, source, name, folder.path, fps, camera_seconds, annotate, taken, outcome,
+                                      log)
             else:
-                rows = _predict_image(photos, source, name, output_dir, annotate, taken, outcome)
+                rows = _predict_image(photos, source, name, folder.path, annotate, taken, outcome, log)
+        except PartlyRead as partly:
+            record_failure(outcome, name, partly.error, log, partly.rows)
+            continue
         except (ImageError, OSError) as error:
             record_failure(outcome, name, error, log)
             continue
         record_rows(outcome, name, rows, log)
-    write_tables(outcome, output_dir, parquet)
-    return outcome
+
+
+def log_skipped(skipped: list[Path], log) -> None:
+    """One line for the files in the given folders that are neither images nor videos, by extension."""
+    if not skipped:
+        return
+    kinds = Counter(path.suffix.lower() or "no extension" for path in skipped)
+    log(f"skipped {len(skipped)} file(s) in the folders that are not images or videos fer_lib reads: "
+        + ", ".join(f"{kind} ({count})" for kind, count in kinds.most_common()))
 
 
 def readers(model, detector, video_detect_side: int, runtime: str = "keras") -> tuple[EmotionReader, EmotionReader]:
@@ -273,16 +406,41 @@ def is_video(source) -> bool:
     return isinstance(source, int) or Path(source).suffix.lower() in VIDEO_SUFFIXES
 
 
-def record_failure(outcome: Outcome, name: str, error: Exception, log) -> None:
-    reason = "no such file" if isinstance(error, FileNotFoundError) else str(error)
+def failure_reason(error: Exception) -> str:
+    """What went wrong with an input, in words (the OSErrors' own messages repeat the path)."""
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, PermissionError):
+        return "permission denied: cannot read it (check its permissions)"
+    if isinstance(error, IsADirectoryError):
+        return "a folder where a file was expected"
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot be read: {error.strerror}"
+    return str(error)
+
+
+def record_failure(outcome: Outcome, name: str, error: Exception, log, rows: list[dict] = ()) -> None:
+    """An input that failed (keeping the `rows` it gave before it failed, if any)."""
+    reason = failure_reason(error)
     outcome.failures.append((name, reason))
-    log(f"{name}: FAILED: {reason}")
+    outcome.rows += rows
+    _journal(outcome, name, list(rows), reason)
+    log(f"{name}: FAILED: {reason}" + (f" ({len(rows)} face(s) kept)" if rows else ""))
 
 
 def record_rows(outcome: Outcome, name: str, rows: list[dict], log) -> None:
     outcome.rows += rows
+    _journal(outcome, name, rows, None)
     frames = len({row["frame"] for row in rows})
     log(f"{name}: {len(rows)} face(s)" + (f" in {frames} frame(s)" if rows and rows[0]["frame"] is not None else ""))
+
+
+def _journal(outcome: Outcome, name: str, rows: list[dict], failure: str | None) -> None:
+    """One finished input into the output folder's progress files, with the files written since the last."""
+    outcome.recorded += 1
+    if outcome.journal is not None:
+        outcome.journal.record(name, rows, failure, outcome.files[outcome.mark:])
+    outcome.mark = len(outcome.files)
 
 
 def write_tables(outcome: Outcome, output_dir: Path, parquet: bool = False) -> None:
@@ -292,26 +450,29 @@ def write_tables(outcome: Outcome, output_dir: Path, parquet: bool = False) -> N
         outcome.files.append(_write_parquet(outcome.rows, output_dir / PARQUET_FILE))
 
 
-def read_photo(reader, path: Path, annotate: bool) -> tuple[list[dict], bytes | None]:
-    """A photo's rows and, with `annotate`, its annotated copy as a PNG file's bytes."""
-    if not path.exists():
+def read_photo(reader, path: Path, annotate: bool, notes: list | None = None) -> tuple[list[dict], bytes | None]:
+    """A photo's rows and, with `annotate`, its annotated copy as a PNG file's bytes (`notes`: as for read_image)."""
+    if "://" not in str(path) and not Path(path).exists():
         raise FileNotFoundError(path)
-    image = read_image(path)
+    image = read_image(path, notes)
     boxes, probabilities = reader(image)
     return _rows(str(path), None, None, boxes, probabilities), png(draw(image, boxes, probabilities)) if annotate else None
 
 
 def read_video(reader, source, fps: float, max_seconds: float | None, annotate: bool, start: int = 0,
-               stop: int | None = None):
+               stop: int | None = None, notes: list | None = None):
     """(rows, annotated frame or None) for each frame read (video_frames' arguments)."""
-    for index, timestamp, frame in video_frames(source, fps, max_seconds, start, stop):
+    for index, timestamp, frame in video_frames(source, fps, max_seconds, start, stop, notes):
         boxes, probabilities = reader(frame)
         yield (_rows(source_name(source), index, timestamp, boxes, probabilities),
                draw(frame, boxes, probabilities) if annotate else None)
 
 
-def _predict_image(reader, path: Path, name, output_dir, annotate, taken, outcome) -> list[dict]:
-    rows, annotated = read_photo(reader, path, annotate)
+def _predict_image(reader, path: Path, name, output_dir, annotate, taken, outcome, log=print) -> list[dict]:
+    notes = []
+    rows, annotated = read_photo(reader, path, annotate, notes)
+    for note in notes:
+        log(f"{name}: note: {note}")
     if annotated is not None:
         write_annotated_photo(annotated, path, output_dir, taken, outcome)
     return rows
@@ -327,20 +488,28 @@ def write_annotated_photo(annotated: bytes, path: Path, output_dir: Path, taken:
     outcome.files.append(target)
 
 
-def _predict_video(reader, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome) -> list[dict]:
-    if not isinstance(source, int) and not source.exists():
+def _predict_video(reader, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome, log=print) -> list[dict]:
+    if "://" in str(source):
+        raise NotAnImage("a URL, not a file: download it first (fer_lib reads local files)")
+    if not isinstance(source, int) and not Path(source).exists():
         raise FileNotFoundError(source)
-    video, rows = AnnotatedVideo(source, output_dir, fps, taken), []
+    video, rows, notes, truncated = AnnotatedVideo(source, output_dir, fps, taken), [], [], None
     try:
         for frame_rows, annotated in read_video(reader, source, fps, camera_seconds if isinstance(source, int) else None,
-                                                annotate):
+                                                annotate, notes=notes):
             rows += frame_rows
             video.add(annotated)
+    except TruncatedVideo as error:
+        truncated = error  # what was read is kept, and the video counts as failed
     except BaseException:
         video.abandon()
         raise
     video.finish(outcome)
     write_timeline(rows, source, output_dir, taken, outcome)
+    for note in notes:
+        log(f"{name}: note: {note}")
+    if truncated is not None:
+        raise PartlyRead(rows, truncated)
     return rows
 
 

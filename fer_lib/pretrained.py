@@ -13,6 +13,29 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT = "strong_cnn"
 
 
+class ModelError(ValueError):
+    """A model file that exists but cannot be loaded as a Keras model; the message says why."""
+
+
+def read_model_file(path: str | Path):
+    """A .keras file as an uncompiled Keras model; FileNotFoundError where there is no such file, ModelError where
+    the file is not a model Keras can load (Keras itself says "File not found" for a damaged one)."""
+    import zipfile
+
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a Keras model file (a .keras file is a zip archive; this one is damaged or "
+                         "something else)")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except (ValueError, OSError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        raise ModelError(f"{path}: Keras cannot load it as a model ({str(error).splitlines()[0][:200]})") from None
+
+
 def available(models_dir: str | Path = MODELS_DIR) -> list[str]:
     """Names of the shipped models."""
     return sorted(path.stem for path in Path(models_dir).glob("*.keras"))
@@ -29,22 +52,18 @@ def pretrained_path(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR) ->
 def load_pretrained(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR):
     """Shipped model `name` (default: the strongest), ready to predict: float faces (N, 48, 48, 1) in [0, 1] -> 7
     probabilities; use it with inference.predict_proba, predict.EmotionReader or the CLI."""
-    import keras
-
-    return keras.models.load_model(pretrained_path(name, models_dir), compile=False)
+    return read_model_file(pretrained_path(name, models_dir))
 
 
 def load_model(model=None, models_dir: str | Path = MODELS_DIR):
     """A model to classify with: None gives the default shipped one (DEFAULT), a name one of the shipped models
     (`available()`), a path a .keras file; a Keras model is returned as it is."""
-    import keras
-
     if model is None:
         return load_pretrained(DEFAULT, models_dir)
     if not isinstance(model, (str, Path)):
         return model
     if Path(model).is_file():
-        return keras.models.load_model(model, compile=False)
+        return read_model_file(model)
     if str(model) in available(models_dir):
         return load_pretrained(str(model), models_dir)
     raise FileNotFoundError(f"{model}: neither a shipped model ({', '.join(available(models_dir)) or 'none'}) "

@@ -124,7 +124,7 @@ for i in range(60):
     frame = np.roll(pictures["astronaut"], 3 * (i % 10), axis=1) if i < 40 else cv2.resize(pictures["coffee"], (512, 512))
     writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 writer.release()
-outcome = predict([clip], model, OUTPUT / "predictions", fps=1, detector="haar")
+outcome = predict([clip], model, OUTPUT / "predictions", fps=1, detector="haar", overwrite=True)  # this notebook's own folder
 rows = pd.DataFrame(outcome.rows)
 rows[["frame", "timestamp_s", "x", "y", "width", "height", "emotion", "probability"]]
 

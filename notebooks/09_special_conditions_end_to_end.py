@@ -134,7 +134,8 @@ plots.save_figure(figure, RUN_DIR, "end_to_end_faces_found");
 clip = RUN_DIR / "end_to_end" / "clip.mp4"
 clip.parent.mkdir(parents=True, exist_ok=True)
 script = tilting_dimming_clip(photos.astronaut(), clip)
-read = {name: predict([clip], model, clip.parent / name, fps=1, detector=name, annotate=False, log=lambda line: None).rows
+read = {name: predict([clip], model, clip.parent / name, fps=1, detector=name, annotate=False, overwrite=True,
+                      log=lambda line: None).rows
         for name in detectors}
 seconds = float(script["timestamp_s"].max()) + 1 / 5
 lost = {name: [second for second in range(int(seconds)) if second not in {r["timestamp_s"] for r in rows}]

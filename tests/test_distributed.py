@@ -63,7 +63,7 @@ def test_ray_gives_the_rows_files_and_failures_of_one_process(media, tmp_path, m
     spread = predict(paths, None, tmp_path / "ray", fps=2.0, parquet=True, ray=True, log=lines_ray.append)
     assert len(distributed.video_ranges(media / "clip.mp4", 2.0)) == 4
     assert spread.rows == one.rows and len(one.rows) == 12 and spread.failures == one.failures
-    assert one.failures == [(str(media / "broken.jpg"), "not an image (unknown or unsupported format)"),
+    assert one.failures == [(str(media / "broken.jpg"), "not an image Pillow can read; convert it to JPEG or PNG"),
                             (str(media / "missing.jpg"), "no such file")]
     assert lines_ray == lines_one
     assert outputs(tmp_path / "ray") == outputs(tmp_path / "one")

@@ -137,7 +137,7 @@ def test_a_video_that_breaks_part_way_leaves_no_file(model, media, tmp_path, mon
     from fer_lib import predict as module
     from fer_lib.faces import ImageError
 
-    def breaking(source, fps, max_seconds=None, start=0, stop=None):
+    def breaking(source, fps, max_seconds=None, start=0, stop=None, notes=None):
         yield 0, 0.0, skdata.astronaut()
         raise ImageError("the stream broke")
 
