@@ -84,7 +84,7 @@ class OutputFolder:
     def _take_lock(self) -> None:
         lock = self.path / LOCK
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                 "command": " ".join(sys.argv)}
+                 "command": _command()}
         for _ in range(2):
             try:
                 descriptor = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -191,6 +191,14 @@ class OutputFolder:
         """The run's tables are written: the partial files go."""
         for name in (PARTIAL_CSV, PROGRESS):
             (self.path / name).unlink(missing_ok=True)
+
+
+def _command() -> str:
+    """This process's command line as the user typed it (`fer-lib ...` for the CLI, however it was started)."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    if program in ("__main__.py", "fer-lib", "fer_lib"):
+        program = "fer-lib"
+    return " ".join([program, *sys.argv[1:]])
 
 
 def _typed(row: dict) -> dict:
