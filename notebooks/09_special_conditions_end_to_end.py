@@ -42,7 +42,7 @@ if "google.colab" in sys.modules and not os.path.isdir("/content/fer_lib"):
 # %% tags=["parameters"]
 DATA = None  # FER2013: a .csv/.csv.gz or image-folder root; None: $FER2013_PATH, then data/, else the demo; "demo"
 RUN_DIR = "runs/paper_cnn"  # where the figures and numbers go; relative to the project folder
-MODEL = "strong_cnn"  # the shipped model that reads the faces
+MODEL = None  # the shipped model that reads the faces (None: the default, fer_lib.pretrained.DEFAULT)
 FACES = 200  # the first N PublicTest faces (None: all 3,589, as benchmarks/bench_detection.py measures them)
 SEVERITIES = (0, 3)  # 0: clean; 3: the middle severity (notebook 7 reports 1-5)
 SIZES = (48, 96)  # the face's side in the frame, pixels
@@ -58,7 +58,7 @@ from fer_lib import notebook, plots
 from fer_lib.conditions import CONDITIONS, HELD_OUT, apply
 from fer_lib.faces import face_detector, to_gray
 from fer_lib.predict import predict
-from fer_lib.pretrained import load_model
+from fer_lib.pretrained import DEFAULT, load_model
 from fer_lib.report import save_numbers
 from fer_lib.robustness import MIDDLE_SEVERITY, end_to_end, false_faces, scenes, tilting_dimming_clip
 
@@ -68,7 +68,7 @@ test = dataset.split().test.head(FACES)
 model = load_model(MODEL)
 detectors = {name: face_detector(name) for name in DETECTORS}
 background = to_gray(photos.rocket())  # a launch pad: a real scene without faces
-print(f"{len(test)} PublicTest faces, read by {MODEL}; detectors: {', '.join(detectors)}")
+print(f"{len(test)} PublicTest faces, read by {MODEL or DEFAULT}; detectors: {', '.join(detectors)}")
 
 # %% [markdown]
 # ## Faces in frames
@@ -154,6 +154,6 @@ plots.save_figure(figure, RUN_DIR, "end_to_end_clip_timeline");
 
 # %%
 save_numbers(RUN_DIR, "09_end_to_end", {
-    "model": MODEL, "faces": len(test), "severities": list(SEVERITIES), "sizes": list(SIZES), "seed": SEED,
+    "model": MODEL or DEFAULT, "faces": len(test), "severities": list(SEVERITIES), "sizes": list(SIZES), "seed": SEED,
     "rows": table.to_dict(orient="records"), "false_faces": false.to_dict(), "clip_lost_seconds": lost,
 });
