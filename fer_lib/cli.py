@@ -18,7 +18,7 @@ from .training import METRICS_FILE, PRECISIONS
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
 MODEL_HELP = ("a shipped model's name (strong_cnn, robust_cnn) or a .keras file, e.g. runs/paper_cnn/best.keras "
-              "(default: strong_cnn)")
+              "(default: robust_cnn)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT = "strong_cnn"
+# The shipped model that reads best end to end across the special conditions (results/README.md#the-original-pixels)
+DEFAULT = "robust_cnn"
 
 
 class ModelError(ValueError):
@@ -50,7 +51,7 @@ def pretrained_path(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR) ->
 
 
 def load_pretrained(name: str = DEFAULT, models_dir: str | Path = MODELS_DIR):
-    """Shipped model `name` (default: the strongest), ready to predict: float faces (N, 48, 48, 1) in [0, 1] -> 7
+    """Shipped model `name` (default: DEFAULT), ready to predict: float faces (N, 48, 48, 1) in [0, 1] -> 7
     probabilities; use it with inference.predict_proba, predict.EmotionReader or the CLI."""
     return read_model_file(pretrained_path(name, models_dir))
 
