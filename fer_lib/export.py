@@ -29,9 +29,37 @@ def export(model, output_dir, calibration: np.ndarray) -> dict[str, Path]:
     return paths
 
 
-def write_saved_model(model, target) -> Path:
-    """The model's inference pass as a TensorFlow SavedModel folder: float faces (N, 48, 48, 1) -> probabilities."""
+def float32_compute(model):
+    """`model` computing in float32 throughout: itself, or a copy with the same weights where some of its layers (at any
+    depth) compute in bfloat16 or float16, as a model trained with `--precision bfloat16` does (TensorFlow Lite's
+    converter has no bfloat16 convolution)."""
     import keras
+
+    def float32(config):
+        if isinstance(config, dict):
+            if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and \
+                    str(config.get("config", {}).get("name", "")).startswith("mixed_"):
+                return {**config, "config": {**config["config"], "name": "float32"}}
+            return {key: float32(value) for key, value in config.items()}
+        if isinstance(config, list):
+            return [float32(value) for value in config]
+        return config
+
+    serialized = keras.saving.serialize_keras_object(model)
+    converted = float32(serialized)
+    if converted == serialized:
+        return model
+    copy = keras.saving.deserialize_keras_object(converted)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def write_saved_model(model, target) -> Path:
+    """The model's inference pass as a TensorFlow SavedModel folder: float faces (N, 48, 48, 1) -> probabilities
+    (computed in float32: float32_compute)."""
+    import keras
+
+    model = float32_compute(model)
 
     archive = keras.export.ExportArchive()  # traced in inference mode: augmentation layers must not run
     archive.track(model)

@@ -27,8 +27,11 @@ def test_each_runtime_agrees_with_keras_on_the_demo_test_faces(runtime, shipped,
     compiled = compile_model(shipped, runtime)
     found = predict_proba(compiled, demo.test.x)
     assert found.shape == expected.shape and np.allclose(found.sum(axis=1), 1, atol=1e-3)
-    agreement = (found.argmax(axis=1) == expected.argmax(axis=1)).mean()
-    assert agreement >= 0.99, f"{compiled!r} agrees with Keras on {agreement:.2%} of the demo's test faces"
+    top_two = np.sort(expected, axis=1)[:, -2:]
+    decided = top_two[:, 1] - top_two[:, 0] >= 0.05  # bfloat16 (OpenVINO here) may flip a near-tie, not a decision
+    agreement = (found.argmax(axis=1) == expected.argmax(axis=1))[decided].mean()
+    assert decided.mean() >= 0.8 and agreement >= 0.99, \
+        f"{compiled!r} agrees with Keras on {agreement:.2%} of the demo's {decided.sum()} decided test faces"
     assert predict_proba(compiled, demo.test.x[:1]).shape == (1, 7)  # any batch size, one face too
 
 
