@@ -170,7 +170,7 @@ def card_markdown(card: dict) -> str:
     return "\n".join(lines)
 
 
-def retrain_command(recipe: dict, run_folder: str, data: str = "fer2013.csv.gz") -> tuple[str, dict]:
+def retrain_command(recipe: dict, run_folder: str, data: str = "fer2013.csv") -> tuple[str, dict]:
     """The `train` command that repeats `recipe` (a metrics.json config) on `data` — a flag for each setting that
     differs from its model's defaults — and the differing settings the command line cannot set."""
     model = recipe_of(recipe["model"])

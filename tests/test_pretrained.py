@@ -233,7 +233,7 @@ def test_retrain_command_repeats_the_recipe():
     """Flags only where the recipe differs from its model's defaults; what the command line cannot set is named."""
     recipe = json.loads(json.dumps(dict(vars(StrongConfig()), model="strong_cnn")))
     assert retrain_command(recipe, "runs/s") == (
-        "python -m fer_lib train --model strong --data fer2013.csv.gz --run-dir runs/s", {})
+        "python -m fer_lib train --model strong --data fer2013.csv --run-dir runs/s", {})
     recipe.update(dropout=0.25, erasing=0.0, epochs=30, widths=[16, 32], conditions=0.5, contrast_normalization=True)
     assert retrain_command(recipe, "runs/s", "fer2013_original.csv.gz") == (
         "python -m fer_lib train --model strong --data fer2013_original.csv.gz --run-dir runs/s --epochs 30 "
@@ -241,5 +241,5 @@ def test_retrain_command_repeats_the_recipe():
     robust = {"model": "robust_cnn", "parent": "p.keras", "epochs": 8, "seed": 2, "focus": ["glasses", "glasses+angle"],
               "conditioned_share": 1.0}
     assert retrain_command(robust, "runs/r")[0] == (
-        "python -m fer_lib train --model robust --parent p.keras --data fer2013.csv.gz --run-dir runs/r "
+        "python -m fer_lib train --model robust --parent p.keras --data fer2013.csv --run-dir runs/r "
         "--conditioned-share 1.0 --focus glasses glasses+angle --seed 2")
