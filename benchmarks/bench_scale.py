@@ -29,6 +29,7 @@ from skimage import data as skdata  # noqa: E402
 from common import report  # noqa: E402
 
 from fer_lib.inference import predict_proba  # noqa: E402
+from fer_lib.distributed import predict_on_ray  # noqa: E402
 from fer_lib.predict import predict  # noqa: E402
 from fer_lib.runtimes import RUNTIMES, compile_model  # noqa: E402
 
@@ -124,8 +125,8 @@ def predict_rows(model, photos: Path, video: Path, workers: int, video_minutes: 
     first = sorted(photos.iterdir())[0]
     (one_photo / first.name).write_bytes(first.read_bytes())
     ways = {"one process": lambda source, out: predict([source], model, out, log=_quiet)}
-    ways |= {f"Ray, {n} worker{'s' * (n > 1)}": lambda source, out, n=n: predict(
-        [source], model, out, ray=True, workers=n, log=_quiet) for n in sorted({workers, 1}, reverse=True)}
+    ways |= {f"Ray, {n} worker{'s' * (n > 1)}": lambda source, out, n=n: predict_on_ray(
+        [source], model, out, workers=n, log=_quiet) for n in sorted({workers, 1}, reverse=True)}
     workloads = ((photos, f"{len(list(photos.iterdir()))} photos", len(list(photos.iterdir()))),
                  (video, f"{video_minutes:g}-minute video at 1 fps", video_minutes * 60))
     start = time.perf_counter()

@@ -10,7 +10,7 @@ reports a face elsewhere or mis-sized, on which a last stage would not run (benc
 with its last stage): BlazeFace on n x n overlapping tiles, each a share of the frame's sides, every candidate then
 looked at close up and kept from the second views' score (SECOND_VIEW_SCORE), on the frame alone or, until one shows
 a face, on it and on other views of it in turn (CANDIDATES: brightened with gamma 0.5 or 0.35, turned 20 degrees
-either way); one candidate keeps only the faces MediaPipe's face mesh scores present (as fer_lib.ssd checks). Rows:
+either way); one candidate keeps only the faces MediaPipe's face mesh scores present (as fer_lib.detectors.ssd checks). Rows:
 the misses each finds (robustness.finds, as bench_detection counts them) and the share found with it, per condition;
 the face-free frames (the rocket's, as bench_detection's false-face column, and windows of other photographs without
 a person, as bench_fallbacks.py) in which the default, then the candidate, reports a face; and the milliseconds the
@@ -31,8 +31,10 @@ from bench_fallbacks import CONDITIONS, _finds, face_free_windows, misses  # noq
 from common import report  # noqa: E402
 
 from fer_lib import load_fer2013  # noqa: E402
-from fer_lib.blazeface import BRIGHTER, BRIGHTEST, SECOND_VIEW_SCORE, BlazeFace, FaceMesh, map_back, views  # noqa: E402
-from fer_lib.faces import DEFAULT_DETECTOR, eye_angle, face_detector, to_gray  # noqa: E402
+from fer_lib.detectors.blazeface import BRIGHTER, BRIGHTEST, SECOND_VIEW_SCORE, BlazeFace, FaceMesh, map_back, views  # noqa: E402
+from fer_lib.detectors import DEFAULT_DETECTOR, face_detector  # noqa: E402
+from fer_lib.detectors.base import eye_angle  # noqa: E402
+from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, scenes  # noqa: E402
 
 BRIGHTER_THEN_TURNED = ((BRIGHTER, False), (BRIGHTER, True))

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from .conditions import SEVERITIES
 from .dataset import DataError, FERDataset, Splits
-from .faces import DEFAULT_DETECTOR, DETECTORS
+from .detectors import DEFAULT_DETECTOR, DETECTORS
+from .detectors import describe as describe_detectors
 from .loading import load_fer2013
 from .output_folder import Interrupted
 from .report import markdown_report, summary, write_run_metrics
 from .runtimes import RUNTIMES
-from .training import METRICS_FILE, PRECISIONS
+from .training import METRICS_FILE, PRECISIONS, TARGETS
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
 MODEL_HELP = ("a shipped model's name (strong_cnn, robust_cnn) or a .keras file, e.g. runs/paper_cnn/best.keras "
@@ -153,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--pipeline-conditions", action="store_true", default=None, help="robust only, with --pipeline-share: put "
                        "the pipeline's faces under their conditions before they enter the photo (a dark face in a "
                        "well-lit scene, as the end-to-end benchmark has them), drawn once, none added in the epochs")
+    train.add_argument("--targets", choices=TARGETS, help="what each face is taught: fer2013 (its FER2013 label, the "
+                       "paper's protocol; default), ferplus (FER+'s ten votes as a distribution; needs fer2013new.csv) "
+                       "or mix (their mean); faces FER+ calls 'not a face' or 'unknown' are left out of the last two")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -200,13 +204,8 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: %(default)s)")
     predict.add_argument("--video-detect-side", type=_positive, default=320, help="video frames are searched for faces "
                          "scaled to this longest side: larger finds smaller faces, slower (default: %(default)s)")
-    predict.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="haar: OpenCV's frontal Haar "
-                         "cascade; blazeface: MediaPipe's BlazeFace (short range), which also finds faces at an angle, "
-                         "in low light and behind glasses and gives keypoints; blazeface-full: its full-range model; "
-                         "ssd: OpenCV's SSD, its faces checked by BlazeFace and the face mesh; tiles: BlazeFace on nine "
-                         "smaller tiles, for faces small in the frame; blazeface+haar: BlazeFace, then the cascade where it "
-                         "finds none (or only weak faces the face mesh does not confirm); blazeface+haar+ssd: then the SSD; "
-                         "blazeface+haar+ssd+tiles: then the tiles (default: %(default)s)")
+    predict.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                         help="; ".join(describe_detectors()) + " (default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
     runtime_option(predict)
     predict.add_argument("--ray", nargs="?", const=True, metavar="ADDRESS", help="spread the work over Ray Data "
@@ -369,11 +368,12 @@ def _info(args) -> int:
 
 def _train(args) -> int:
     from .recipes import build_recipe
-    from .training import distribution_strategy, set_seed, train
+    from .training import distribution_strategy, set_seed, train, with_targets
 
     dataset = _load(args)
     splits = dataset.split()
-    splits = Splits(splits.train.head(args.train_limit), splits.validation, splits.test)
+    splits = Splits(with_targets(splits.train.head(args.train_limit), args.targets or "fer2013"), splits.validation,
+                    splits.test)
     for name, subset in vars(splits).items():
         if len(subset) == 0:
             raise DataError(f"{dataset.source}: the {name} split ({SPLIT_NAMES[name]} rows) is empty")
@@ -381,7 +381,7 @@ def _train(args) -> int:
                                                     "dropout", "erasing", "crop", "interpolation", "conditions",
                                                     "contrast_normalization", "conditioned_share", "focus",
                                                     "focus_weight", "pipeline_share",
-                                                    "pipeline_conditions")}
+                                                    "pipeline_conditions", "targets")}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
     with strategy.scope() if strategy else contextlib.nullcontext():
@@ -451,10 +451,18 @@ def _predict(args) -> int:
 
     if not args.paths and args.camera is None:
         raise ValueError("nothing to read: give image/video paths or folders, or --camera N")
-    outcome = predict(args.paths, args.model, args.output, fps=args.fps, camera=args.camera,
-                      camera_seconds=args.seconds, annotate=not args.no_annotate,
-                      video_detect_side=args.video_detect_side, detector=args.detector, runtime=args.runtime,
-                      ray=args.ray, parquet=args.parquet, overwrite=args.overwrite, resume=args.resume)
+    common = dict(annotate=not args.no_annotate, video_detect_side=args.video_detect_side, detector=args.detector,
+                  runtime=args.runtime, parquet=args.parquet, overwrite=args.overwrite, resume=args.resume)
+    if args.ray:
+        if args.camera is not None:
+            raise ValueError("--camera cannot be read on Ray: a camera is on this machine; leave out --ray")
+        from .distributed import predict_on_ray
+
+        outcome = predict_on_ray(args.paths, args.model, args.output, address=None if args.ray is True else args.ray,
+                                 fps=args.fps, **common)
+    else:
+        outcome = predict(args.paths, args.model, args.output, fps=args.fps, camera=args.camera,
+                          camera_seconds=args.seconds, **common)
     print(f"{outcome.items} item(s), {len(outcome.rows)} face(s), {len(outcome.failures)} failed; "
           f"written to {Path(args.output) / 'predictions.csv'}" + (", .json and .parquet" if args.parquet else " and .json"))
     for item, reason in outcome.failures:
@@ -465,12 +473,14 @@ def _predict(args) -> int:
 def _framing(args) -> int:
     from dataclasses import asdict
 
-    from .faces import face_detector, framing_relations, framing_spread, measure_eyes, measure_framing
+    from .detectors import face_detector
+    from .detectors.haar import HaarCascade, measure_eyes
+    from .framing import framing_relations, framing_spread, measure_framing
 
     dataset = _load(args)
     faces = dataset.subset("Training").x[: args.faces]
-    detector = None if args.detector == "haar" else face_detector(args.detector)  # None: the cascade, sized for it
-    relations = framing_relations(faces, detector=detector)
+    detector = HaarCascade(min_fraction=0.3) if args.detector == "haar" else face_detector(args.detector)
+    relations = framing_relations(faces, detector)
     framing = measure_framing(faces, relations)
     numbers = asdict(framing) | {
         "detector": args.detector, "spread": framing_spread(relations, framing), "eyes": asdict(measure_eyes(faces)),
@@ -539,7 +549,7 @@ def _robustness(args) -> int:
     print(f"mean over all conditions and severities: {numbers['summary']['mean_accuracy']:.4f} "
           f"(clean {numbers['summary']['clean_accuracy']:.4f})")
     if args.detectors:
-        from .faces import face_detector
+        from .detectors import face_detector
         from .robustness import end_to_end, false_faces
 
         detectors = {name: face_detector(name) for name in dict.fromkeys(args.detectors)}
@@ -562,7 +572,7 @@ def _robustness(args) -> int:
 
 def _background(path: str | None):
     """The grayscale photograph that end-to-end frames are cut from: `path`, or scikit-image's rocket."""
-    from .faces import to_gray
+    from .images import to_gray
     from .predict import read_image
 
     if path is None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dataset import IMAGE_SIZE
-from .faces import FER_EYES
+from .framing import FER_EYES
 
 SEVERITIES = (1, 2, 3, 4, 5)
 LENS_TINT = (0.0, 0.05, 0.3, 0.55, 0.75, 0.9)  # the share of light the lenses take away, by severity

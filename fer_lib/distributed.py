@@ -18,23 +18,36 @@ from pathlib import Path
 
 import numpy as np
 
-from .faces import DEFAULT_DETECTOR
+from .detectors import DEFAULT_DETECTOR
+from .predict import (VIDEO_MAX_SIDE, AnnotatedVideo, Outcome, failure_reason, is_video, read_photo, read_video, readers,
+                      record_failure, record_rows, run_in_folder, sampled_frame, source_name, write_annotated_photo,
+                      write_timeline)
 
 SEGMENT_SECONDS = 60.0  # a video is read in ranges of this many seconds, each a task
 PHOTOS_PER_TASK = 8  # photos that a worker reads as one task
 CONNECT_SECONDS = 5.0
 
 
-def predict_on_ray(sources, model, output_dir, outcome, taken: set, *, address: str | None = None, fps: float = 1.0,
-                   annotate: bool = True, video_detect_side: int | None = None, detector=DEFAULT_DETECTOR, runtime="keras",
-                   workers: int | None = None, log=print) -> None:
-    """predict.predict's work on Ray, for `sources` (files) into `output_dir` (an output_folder.OutputFolder's, whose
-    `done` inputs are skipped), recording into predict's `outcome`: `address` None starts a local Ray on this
+def predict_on_ray(paths, model=None, output_dir="predictions", *, address: str | None = None, fps: float = 1.0,
+                   annotate: bool = True, video_detect_side: int | None = None, detector=DEFAULT_DETECTOR,
+                   runtime: str = "keras", workers: int | None = None, parquet: bool = False, overwrite: bool = False,
+                   resume: bool = False, log=print) -> Outcome:
+    """predict.predict's work and files, spread over Ray Data workers: `address` None starts a local Ray on this
     machine's cores, else that cluster's ("HOST:PORT" of `ray start --head`, "ray://HOST:10001", or "auto").
-    `workers`: actors in the pool (default: one per CPU of the cluster)."""
-    import ray
+    `workers`: actors in the pool (default: one per CPU of the cluster). The output folder is handled as predict
+    handles it (predict.run_in_folder: claimed, resumable, Ctrl-C safe)."""
+    def work(sources, folder, outcome, taken):
+        _on_ray(sources, model, folder.path, outcome, taken, address, fps, annotate, video_detect_side, detector,
+                runtime, workers, log)
 
-    from .predict import VIDEO_MAX_SIDE, source_name
+    return run_in_folder(paths, output_dir, work, parquet=parquet, overwrite=overwrite, resume=resume, log=log)
+
+
+def _on_ray(sources, model, output_dir, outcome, taken: set, address, fps, annotate, video_detect_side, detector,
+            runtime, workers, log) -> None:
+    """The sources (files) read on Ray into `output_dir`, skipping those the folder's journal has as done, and
+    recorded into `outcome` in their order."""
+    import ray
 
     output_dir = Path(output_dir)
     done = outcome.journal.done if outcome.journal is not None else set()
@@ -63,10 +76,8 @@ def predict_on_ray(sources, model, output_dir, outcome, taken: set, *, address: 
 def _write_source(source: Path, pieces, output_dir: Path, fps: float, annotate: bool, taken: set, outcome, log):
     """One source's results, as the one-process predict writes them: its annotated copy (a video's frames as each
     range arrives, never the whole video at once), its timeline and rows, or its failure."""
-    from .faces import ImageError
-    from .predict import (AnnotatedVideo, is_video, record_failure, record_rows, write_annotated_photo,
-                          write_timeline)
-
+    from .images import ImageError
+    
     video = AnnotatedVideo(source, output_dir, fps, taken) if is_video(source) and source.exists() else None
     rows, failure = [], None
     try:
@@ -126,7 +137,6 @@ def _connect(ray, address: str | None) -> bool:
 def _tasks(sources: list[Path], fps: float) -> list[list[tuple]]:
     """The work, in order, as tasks of (source number, path, first frame, end frame or -1) items: up to
     PHOTOS_PER_TASK photos in a row make one task; each of a video's ranges is a task of its own."""
-    from .predict import is_video
 
     tasks, photos = [], []
     for number, source in enumerate(sources):
@@ -146,7 +156,6 @@ def video_ranges(source: Path, fps: float) -> list[tuple[int, int]]:
     cannot be opened here (its worker reports why)."""
     import cv2
 
-    from .predict import sampled_frame
 
     capture = cv2.VideoCapture(str(source))
     native, count = capture.get(cv2.CAP_PROP_FPS) or 30.0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -179,7 +188,6 @@ class Worker:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import cv2
 
-        from .predict import readers
 
         cv2.setNumThreads(1)  # one CPU per actor: the pool, not each actor, spreads over the cores
         _one_thread_tensorflow()
@@ -192,8 +200,7 @@ class Worker:
         return {"results": np.array(results, dtype=object)}
 
     def run(self, path: str, start: int, stop: int) -> dict:
-        from .faces import ImageError
-        from .predict import failure_reason, is_video, read_photo, read_video
+        from .images import ImageError
 
         source = Path(path)
         rows, frames = [], []

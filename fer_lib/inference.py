@@ -21,9 +21,8 @@ def predict_proba(model, faces: np.ndarray, batch_size: int = PREDICT_BATCH) -> 
     faces = np.asarray(faces)
     if faces.ndim != 3 or faces.shape[1:] != (48, 48) or faces.dtype != np.uint8:
         raise ValueError(f"predict_proba: expected uint8 faces shaped (N, 48, 48), got {faces.dtype} {faces.shape}")
-    from .runtimes import CompiledModel
-
-    forward = model.probabilities if isinstance(model, CompiledModel) else _keras_forward(model)
+    compiled = hasattr(model, "probabilities")  # a runtimes.CompiledModel (LiteRT, OpenVINO); Keras models have none
+    forward = model.probabilities if compiled else _keras_forward(model)
     batches = [forward(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
     return np.concatenate(batches) if batches else np.zeros((0, len(EMOTIONS)), np.float32)
 

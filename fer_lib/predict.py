@@ -20,8 +20,10 @@ import numpy as np
 
 from .dataset import EMOTIONS
 from .output_folder import Interrupted, OutputFolder
-from .faces import (DEFAULT_DETECTOR, KEYPOINTS, VIDEO_MAX_SIDE, DamagedImage, ImageError, ImageTooLarge, NotAnImage,
-                    crop_faces, crop_views, face_detector, to_gray)
+from .detectors import DEFAULT_DETECTOR, KEYPOINTS, face_detector
+from .detectors.haar import VIDEO_MAX_SIDE
+from .faces import crop_faces, crop_views
+from .images import DamagedImage, ImageError, ImageTooLarge, NotAnImage, to_gray
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -312,25 +314,34 @@ def expand(paths, skipped: list | None = None) -> list[Path]:
 
 def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
             annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, detector=DEFAULT_DETECTOR, runtime: str = "keras",
-            ray: str | bool | None = None, parquet: bool = False, overwrite: bool = False, resume: bool = False,
-            workers: int | None = None, log=print) -> Outcome:
+            parquet: bool = False, overwrite: bool = False, resume: bool = False, log=print) -> Outcome:
     """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json (and
     predictions.parquet with `parquet`), annotated copies and, per video, a timeline plot into `output_dir`.
     `model`, `detector`: as for EmotionReader; `runtime`: what runs the classifier (runtimes.RUNTIMES). The Haar
-    cascade searches video frames at `video_detect_side` pixels (longest side), photos at faces.PHOTO_MAX_SIDE;
-    BlazeFace reads every image at its network's input size. `ray`: True (a local Ray) or a cluster's address: the
-    same work and the same files, spread over Ray Data workers (fer_lib.distributed; `workers`: how many, default one
-    per CPU of the cluster).
+    cascade searches video frames at `video_detect_side` pixels (longest side), photos at detectors.haar.PHOTO_MAX_SIDE;
+    BlazeFace reads every image at its network's input size. The same work spread over Ray Data workers:
+    fer_lib.distributed.predict_on_ray.
 
     `output_dir` is this run's alone while it works, and is checked before any work (output_folder.OutputFolder):
     an earlier run's results there are refused unless `overwrite` (replace them) or `resume` (skip the inputs an
     interrupted run finished). Each input's rows are on disk as soon as it is read; Ctrl-C raises
     output_folder.Interrupted, which says where they are."""
-    if ray and camera is not None:
-        raise ValueError("--camera cannot be read on Ray: a camera is on this machine; leave out --ray")
+    def work(sources, folder, outcome, taken):
+        _predict_here(sources, model, folder, outcome, taken, fps, camera_seconds, annotate, video_detect_side, detector,
+                      runtime, log)
+
+    extra = [camera] if camera is not None else []
+    return run_in_folder(paths, output_dir, work, extra, parquet=parquet, overwrite=overwrite, resume=resume, log=log)
+
+
+def run_in_folder(paths, output_dir, work, extra_sources=(), *, parquet: bool = False, overwrite: bool = False,
+                  resume: bool = False, log=print) -> Outcome:
+    """What every predict run shares, around `work(sources, folder, outcome, taken)`, which reads the sources and
+    records them: the output folder claimed (OutputFolder), the inputs listed (`paths` expanded, then
+    `extra_sources`), an interrupted run resumed, Ctrl-C turned into Interrupted, and the tables written at the end."""
     with OutputFolder(output_dir, columns=COLUMNS, overwrite=overwrite, resume=resume) as folder:
         skipped: list[Path] = []
-        sources = [*expand(paths, skipped), *([camera] if camera is not None else [])]
+        sources = [*expand(paths, skipped), *extra_sources]
         log_skipped(skipped, log)
         outcome = Outcome(rows=list(folder.rows), files=list(folder.files), journal=folder)
         outcome.mark = len(outcome.files)
@@ -338,15 +349,7 @@ def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, ca
         if folder.done:
             log(f"resuming in {folder.path}: {len(folder.done)} input(s) already read")
         try:
-            if ray:
-                from .distributed import predict_on_ray
-
-                predict_on_ray(sources, model, folder.path, outcome, taken, address=None if ray is True else ray,
-                               fps=fps, annotate=annotate, video_detect_side=video_detect_side, detector=detector,
-                               runtime=runtime, workers=workers, log=log)
-            else:
-                _predict_here(sources, model, folder, outcome, taken, fps, camera_seconds, annotate,
-                              video_detect_side, detector, runtime, log)
+            work(sources, folder, outcome, taken)
         except KeyboardInterrupt:
             raise Interrupted(folder.path, outcome.recorded, len(sources)) from None
         write_tables(outcome, folder.path, parquet)

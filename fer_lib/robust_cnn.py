@@ -15,7 +15,7 @@ import numpy as np
 from .conditions import CONDITIONS, random_conditions
 from .dataset import IMAGE_SIZE
 from .inference import unwrap
-from .training import check_precision, in_precision, precision_policy
+from .training import check_precision, check_targets, in_precision, precision_policy
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class RobustConfig:
     their own instead, drawn once as the epochs draw theirs and put on the face before it enters the photo (as the
     end-to-end benchmark does: a dark face in a well-lit scene), and the epochs put no further condition on them.
     SGD with Nesterov momentum, cosine decay from `learning_rate` to zero, decoupled weight decay; the parent's
-    convolutions, dense layers and normalizations compute in `precision` (training.in_precision)."""
+    convolutions, dense layers and normalizations compute in `precision` (training.in_precision); `targets`: what each
+    face is taught (training.TARGETS)."""
 
     parent: str = ""
     epochs: int = 8
@@ -44,6 +45,7 @@ class RobustConfig:
     pipeline_share: float = 0.0
     pipeline_conditions: bool = False
     precision: str = "float32"
+    targets: str = "fer2013"
     seed: int = 0
 
     model_name = "robust_cnn"  # not a field: how metrics.json names the model
@@ -68,6 +70,7 @@ class RobustConfig:
         if unknown:
             raise ValueError(f"RobustConfig.focus: unknown condition(s) {unknown}; choose from {', '.join(CONDITIONS)}")
         check_precision(self)
+        check_targets(self)
 
     def condition_weights(self) -> dict:
         """random_conditions' `weights`: `focus_weight` for the focus conditions, 1 for the rest."""

@@ -104,9 +104,49 @@ def face_free_photos() -> list[np.ndarray]:
         from skimage import data
     except ImportError as error:
         raise ImportError("fer_lib's face-free photographs are scikit-image's: pip install scikit-image") from error
-    from .faces import to_gray
+    from .images import to_gray
 
     return [to_gray(getattr(data, name)()) for name in FACE_FREE_PHOTOS]
+
+
+# every photograph scikit-image ships without a person, drawn or sculpted face (looked at one by one): the frames of
+# face_free_frames, where a detector's every face is a false one
+FALSE_FACE_PHOTOS = (*(name for name in FACE_FREE_PHOTOS if name != "horse"), "cell", "stereo_motorcycle/0",
+                     "stereo_motorcycle/1", "rocket")
+FRAME_SHAPE = (480, 640)  # a webcam's frame: height, width
+
+
+def face_free_frames(count: int = 480, seed: int = 0, shape=FRAME_SHAPE) -> np.ndarray:
+    """`count` grayscale frames (N, 480, 640) uint8 without any face, cut from FALSE_FACE_PHOTOS in turn: a random
+    window of 35-100% of the largest 4:3 one, scaled to the frame, mirrored half the time; every third frame dimmed
+    (light x0.1-0.5, gamma 1.5) with a dim sensor's noise, as an empty room at night is."""
+    import cv2
+    from skimage import data
+
+    from .images import to_gray
+
+    def photo(name):
+        loader, _, part = name.partition("/")
+        image = getattr(data, loader)()
+        return to_gray(image[int(part)] if part else image)
+
+    photos = [photo(name) for name in FALSE_FACE_PHOTOS]
+    height, width = shape
+    frames = np.empty((count, height, width), np.uint8)
+    for i in range(count):
+        rng = np.random.default_rng([seed, i])
+        source = photos[i % len(photos)]
+        largest = min(source.shape[0], source.shape[1] * height / width)
+        h = max(8, int(largest * rng.uniform(0.35, 1.0)))
+        w = int(h * width / height)
+        top, left = rng.integers(0, source.shape[0] - h + 1), rng.integers(0, source.shape[1] - w + 1)
+        frame = cv2.resize(source[top : top + h, left : left + w], (width, height), interpolation=cv2.INTER_LINEAR)
+        frame = frame[:, ::-1] if rng.random() < 0.5 else frame
+        if i % 3 == 2:
+            dark = 255 * rng.uniform(0.1, 0.5) * (frame / 255.0) ** 1.5 + rng.normal(0, 3, frame.shape)
+            frame = np.clip(dark, 0, 255).round()
+        frames[i] = frame
+    return frames
 
 
 def ellipse_alpha(size: int, width: float = 0.5, height: float = 0.55, feather: float = 0.15) -> np.ndarray:
@@ -183,7 +223,8 @@ def placed_accuracy(model, subset: Subset, background: np.ndarray, conditions=tu
 
 def placed_crops(frames: np.ndarray, squares: np.ndarray) -> np.ndarray:
     """The faces `scenes` placed, cut out of their frames exactly where they were placed (48x48 uint8)."""
-    from .faces import Framing, crop_faces
+    from .faces import crop_faces
+    from .framing import Framing
 
     exact = Framing(1.0, 0.0, 0.0)
     return np.stack([crop_faces(frame, square[None], exact)[0] for frame, square in zip(frames, squares)])
@@ -222,7 +263,7 @@ def finds(frames_implied: np.ndarray, square) -> tuple[np.ndarray, np.ndarray]:
     faces alike: on its own Training faces, 7.6% of BlazeFace's boxes imply a frame more than sqrt(2) off the crop's
     size (where IoU >= 0.5 cannot hold even centred), 0.2% more than 2x off (`python -m fer_lib framing --detector
     blazeface`: results/face_framing_blazeface.json's spread)."""
-    from .blazeface import overlaps
+    from .detectors.blazeface import overlaps
 
     x, y, side = float(square[0]), float(square[1]), float(square[2])
     centre_x, centre_y, implied = np.asarray(frames_implied, np.float64).reshape(-1, 3).T
@@ -278,7 +319,7 @@ def pipeline_faces(faces: np.ndarray, detector=None, photos=None, face_sizes=FAC
     drawn from PIPELINE_ELLIPSES' ranges, all at random), found by `detector` (default: faces.DEFAULT_DETECTOR),
     aligned and cut out. Returns (crops (N, 48, 48) uint8, found (N,) bool); a face not found keeps its own crop.
     `progress`: a progress bar."""
-    from .faces import face_detector
+    from .detectors import face_detector
     from .progress import progress_bar
 
     faces = np.asarray(faces)

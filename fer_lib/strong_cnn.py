@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from .dataset import EMOTIONS, IMAGE_SIZE
-from .training import check_precision, precision_policy
+from .training import check_precision, check_targets, precision_policy
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class StrongConfig:
     and spread 1, whatever its exposure; the .keras file still loads without fer_lib).
     precision: what the convolutions, dense layers and normalizations compute in (training.PRECISIONS; the weights,
     the augmentation, the softmax and the loss stay float32).
+    targets: what each face is taught (training.TARGETS): FER2013's label, FER+'s vote distribution, or their mean.
     """
 
     model_name = "strong_cnn"  # not a field: how metrics.json names the model
@@ -55,6 +56,7 @@ class StrongConfig:
     conditions: float = 0.0
     contrast_normalization: bool = False
     precision: str = "float32"
+    targets: str = "fer2013"
     seed: int = 0
 
     def __post_init__(self):
@@ -82,6 +84,7 @@ class StrongConfig:
         if not 0 <= self.conditions <= 1:
             raise ValueError(f"StrongConfig.conditions must lie in [0, 1], got {self.conditions}")
         check_precision(self)
+        check_targets(self)
 
 
 def build_strong_cnn(config: StrongConfig = StrongConfig(), train_rows: int = 28_709):

@@ -18,12 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import EMOTIONS, Subset, one_hot
+from .dataset import DataError, Subset, one_hot
 
 MODEL_FILE, BEST_FILE, HISTORY_FILE, METRICS_FILE = "model.keras", "best.keras", "history.csv", "metrics.json"
 LOG_DIR, BACKUP_DIR = "logs", "backup"
 # a recipe's `precision` -> the Keras dtype policy it trains under: weights float32, compute in the named type
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+# what a recipe's `targets` teaches each face (issue 44); "ferplus" and "mix" need FER+'s votes (fer_lib.ferplus)
+TARGETS = {"fer2013": "FER2013's label, one-hot (the paper's protocol)",
+           "ferplus": "FER+'s ten votes as a distribution over the seven emotions",
+           "mix": "the mean of the two"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     precision: str = "float32"
+    targets: str = "fer2013"
     seed: int = 0
 
     def __post_init__(self):
@@ -45,6 +50,7 @@ class TrainConfig:
         if not self.learning_rate > 0:
             raise ValueError(f"TrainConfig.learning_rate must be positive, got {self.learning_rate}")
         check_precision(self)
+        check_targets(self)
 
 
 def check_precision(config) -> None:
@@ -80,6 +86,48 @@ def in_precision(network, precision: str):
     copy = keras.models.clone_model(network, clone_function=clone)
     copy.set_weights(network.get_weights())
     return copy
+
+
+def check_targets(config) -> None:
+    """Refuse a recipe whose `targets` is not one of TARGETS."""
+    if config.targets not in TARGETS:
+        raise ValueError(f"{type(config).__name__}.targets must be one of {', '.join(TARGETS)}, got {config.targets!r}")
+
+
+def with_targets(subset: Subset, targets: str) -> Subset:
+    """The rows of `subset` that `targets` can teach: all of them for "fer2013"; for "ferplus" and "mix", the faces
+    whose FER+ votes name an emotion (ferplus.teaches: about 0.9% of FER2013 is "not a face" or "unknown").
+    DataError where those targets need votes the subset lacks."""
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {', '.join(TARGETS)}, got {targets!r}")
+    if targets == "fer2013":
+        return subset
+    if subset.votes is None:
+        raise DataError(f"targets {targets!r} need FER+'s votes: put fer2013new.csv beside the data or pass --ferplus")
+    from .ferplus import teaches
+
+    keep = teaches(subset.votes)
+    return Subset(subset.x[keep], subset.y[keep], subset.votes[keep])
+
+
+def target_matrix(subset: Subset, targets: str) -> np.ndarray:
+    """(N, 7) float32: what each face of `subset` is taught under `targets` (see TARGETS); every row sums to 1.
+    For "ferplus" and "mix" the subset must come from with_targets (a ValueError names the rows that do not)."""
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {', '.join(TARGETS)}, got {targets!r}")
+    labels = one_hot(subset.y).astype(np.float32)
+    if targets == "fer2013":
+        return labels
+    if subset.votes is None:
+        raise DataError(f"targets {targets!r} need FER+'s votes: put fer2013new.csv beside the data or pass --ferplus")
+    from .ferplus import teaches, vote_distribution
+
+    silent = np.flatnonzero(~teaches(subset.votes))
+    if len(silent):
+        raise ValueError(f"{len(silent)} face(s) (first: row {silent[0]}) have no FER+ votes that name an emotion; "
+                         "train on with_targets(subset, targets)")
+    votes = vote_distribution(subset.votes)
+    return votes if targets == "ferplus" else (labels + votes) / 2
 
 
 @contextlib.contextmanager
@@ -122,8 +170,10 @@ def distribution_strategy():
     return tf.distribute.MirroredStrategy([gpu.name for gpu in gpus]) if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
-def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = None, augment=None):
-    """A tf.data pipeline of (float32 faces (B, 48, 48, 1) in [0, 1], one-hot labels) batches.
+def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = None, augment=None,
+                 targets: str = "fer2013"):
+    """A tf.data pipeline of (float32 faces (B, 48, 48, 1) in [0, 1], targets (B, 7)) batches: one-hot labels, or
+    what `targets` teaches (target_matrix).
 
     The uint8 faces stay in memory once; each batch is gathered by index, then normalized in-graph,
     so shuffling costs an index permutation rather than a copy of every image.
@@ -135,7 +185,7 @@ def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = 
     if len(subset) == 0:
         raise ValueError("make_dataset: the subset is empty")
     faces = tf.constant(subset.x)
-    labels = tf.constant(subset.y.astype(np.int32))
+    labels = tf.constant(target_matrix(subset, targets))
     indices = tf.data.Dataset.range(len(subset))
     if shuffle_seed is not None:
         indices = indices.shuffle(len(subset), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -145,7 +195,7 @@ def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = 
         if augment is not None:
             x = tf.ensure_shape(tf.numpy_function(augment, [x, batch], tf.uint8, stateful=False), [None, *subset.x.shape[1:]])
         x = tf.cast(x, tf.float32)[..., tf.newaxis] / 255.0
-        return x, tf.one_hot(tf.gather(labels, batch), len(EMOTIONS))
+        return x, tf.gather(labels, batch)
 
     return indices.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -167,6 +217,9 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=
     or `reuse` (load its final weights into `model` and return its history, if it was trained with the same
     epochs, batch size, learning rate, seed and number of training rows).
     `augment` transforms the training batches (see make_dataset; TensorFlow backend only).
+    `config.targets` (where the config has it) sets what each face is taught; the validation rows are those it can
+    teach (with_targets), so PrivateTest chooses the best epoch by the same label set. For "ferplus" and "mix",
+    `train` must already be with_targets' rows (the augmentations index them).
     `callbacks` are extra Keras callbacks, called after the run folder's own.
     """
     import keras
@@ -199,13 +252,16 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=
             initial_value_threshold=None if best_so_far is None or np.isnan(best_so_far) else float(best_so_far),
         ),
     ]
+    targets = getattr(config, "targets", "fer2013")
+    validation = with_targets(validation, targets)
     if keras.backend.backend() == "tensorflow":
         run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / LOG_DIR), write_graph=True))
-        inputs = {"x": make_dataset(train, config.batch_size, shuffle_seed=config.seed, augment=augment), "shuffle": False,
-                  "validation_data": make_dataset(validation, config.batch_size)}  # the pipeline shuffles, seeded
+        inputs = {"x": make_dataset(train, config.batch_size, shuffle_seed=config.seed, augment=augment,
+                                    targets=targets), "shuffle": False,  # the pipeline shuffles, seeded
+                  "validation_data": make_dataset(validation, config.batch_size, targets=targets)}
     else:  # JAX or PyTorch (e.g. on a GPU machine without TensorFlow): arrays, shuffled by Keras
-        inputs = {"x": _as_inputs(train.x), "y": one_hot(train.y), "batch_size": config.batch_size, "shuffle": True,
-                  "validation_data": (_as_inputs(validation.x), one_hot(validation.y))}
+        inputs = {"x": _as_inputs(train.x), "y": target_matrix(train, targets), "batch_size": config.batch_size,
+                  "shuffle": True, "validation_data": (_as_inputs(validation.x), target_matrix(validation, targets))}
     model.fit(**inputs, epochs=config.epochs, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
     model.save(run_dir / MODEL_FILE)
     return read_history(run_dir)

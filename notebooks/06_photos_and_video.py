@@ -50,7 +50,9 @@ from skimage import data as photos
 
 from fer_lib import EMOTIONS, notebook, plots
 from fer_lib.export import CALIBRATION_FACES, compare, export
-from fer_lib.faces import FER_FRAMING, crop_faces, to_gray
+from fer_lib.faces import crop_faces
+from fer_lib.framing import FER_FRAMING
+from fer_lib.images import to_gray
 from fer_lib.predict import EmotionReader, draw, predict
 from fer_lib.report import save_numbers
 

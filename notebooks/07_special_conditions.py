@@ -52,7 +52,10 @@ from skimage import data as photos
 
 from fer_lib import notebook, plots
 from fer_lib.conditions import CONDITIONS, HELD_OUT, SEVERITIES
-from fer_lib.faces import FER_EYES, FaceDetector, crop_faces, to_gray
+from fer_lib.detectors.haar import HaarCascade
+from fer_lib.faces import crop_faces
+from fer_lib.framing import FER_EYES
+from fer_lib.images import to_gray
 from fer_lib.pretrained import available, load_pretrained
 from fer_lib.report import save_numbers
 from fer_lib.robustness import MIDDLE_SEVERITY, accuracy_grid, benchmark, to_dict
@@ -93,7 +96,7 @@ if SHOW_FACES:
     examples, caption = test.x[test.first_of_each(1, ("happy", "surprise"))], "the first happy and surprised PublicTest faces"
 else:  # FER2013's pixels are not redistributed: a photograph, framed like FER2013
     gray = to_gray(photos.astronaut())
-    examples, caption = crop_faces(gray, FaceDetector()(gray)[:1]), "a photograph (scikit-image's astronaut), framed like FER2013"
+    examples, caption = crop_faces(gray, HaarCascade()(gray)[:1]), "a photograph (scikit-image's astronaut), framed like FER2013"
 print(caption)
 figure = plots.conditions_grid(examples, list(CONDITIONS), seed=SEED)
 plots.save_figure(figure, RUN_DIR, "conditions_grid")

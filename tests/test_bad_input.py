@@ -36,7 +36,7 @@ from PIL import Image  # noqa: E402
 
 from fer_lib import predict as module  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
-from fer_lib.faces import ImageError, to_gray  # noqa: E402
+from fer_lib.images import ImageError, to_gray  # noqa: E402
 from fer_lib.output_folder import LOCK, PARTIAL_CSV, PROGRESS, FolderBusy, Interrupted  # noqa: E402
 from fer_lib.paper_cnn import build_paper_cnn  # noqa: E402
 from fer_lib.predict import predict, read_image  # noqa: E402

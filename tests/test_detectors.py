@@ -1,0 +1,107 @@
+"""fer_lib.detectors: YuNet, the default (YuNet, then the checked fallbacks), the registry."""
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+skdata = pytest.importorskip("skimage.data")
+pytest.importorskip("ai_edge_litert")
+
+from fer_lib.detectors import BACKENDS, DEFAULT_DETECTOR, DETECTORS, describe, face_detector  # noqa: E402
+from fer_lib.detectors import chain  # noqa: E402
+from fer_lib.detectors.base import MIN_FACE_SIDE, Detections  # noqa: E402
+from fer_lib.detectors.yunet import FRAMING, MODEL_FILE, YuNet  # noqa: E402
+from fer_lib.images import to_gray  # noqa: E402
+from fer_lib.robustness import face_free_frames  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_yunet_ships_with_its_licenses_and_finds_a_face_with_its_landmarks():
+    assert MODEL_FILE.stat().st_size == 232_589
+    assert {"LICENSE", "LICENSE.opencv_zoo", "README.md"} <= {p.name for p in MODEL_FILE.parent.iterdir()}
+    found = YuNet().detect(skdata.astronaut())  # RGB; a gray image works too
+    assert len(found) == 1 and found.scores[0] > 0.8
+    x, y, width, height = found.boxes[0]
+    eyes = found.keypoints[0, :2]
+    assert eyes[0, 0] < eyes[1, 0] and (x < eyes[:, 0]).all() and (eyes[:, 0] < x + width).all()
+    assert np.isfinite(found.keypoints[0, :4]).all() and np.isnan(found.keypoints[0, 4:]).all()
+    assert len(YuNet().detect(np.zeros((480, 640), np.uint8))) == 0
+
+
+def test_yunets_framing_is_the_committed_measurement():
+    measured = json.loads((ROOT / "results" / "face_framing_yunet.json").read_text())
+    assert not measured["is_demo"] and measured["detector"] == "yunet"
+    assert asdict(FRAMING) == {key: measured[key] for key in asdict(FRAMING)}
+
+
+def test_the_default_finds_real_faces_and_none_in_empty_frames():
+    detector = face_detector()
+    assert DEFAULT_DETECTOR == "yunet+checked" and DEFAULT_DETECTOR in DETECTORS
+    assert len(detector.detect(to_gray(skdata.astronaut()))) == 1
+    assert all(len(detector.detect(frame)) == 0 for frame in face_free_frames(6))
+    assert len(describe()) == len(DETECTORS) and all(line.split(":")[0] in DETECTORS for line in describe())
+
+
+def test_small_faces_are_not_reported():
+    face = to_gray(skdata.astronaut())[40:200, 150:300]
+    frame = np.full((480, 640), 120, np.uint8)
+    small = cv2.resize(face, None, fx=0.15, fy=0.15, interpolation=cv2.INTER_AREA)  # a face about 14 px wide
+    frame[100 : 100 + small.shape[0], 100 : 100 + small.shape[1]] = small
+    found = face_detector().detect(frame)
+    assert not len(found) or found.boxes[:, 2:].min() >= MIN_FACE_SIDE
+
+
+class Counting:
+    """A detector that finds nothing and counts its calls."""
+
+    framing = FRAMING
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, image):
+        self.calls += 1
+        return Detections(np.zeros((0, 4), np.int64), np.zeros(0, np.float32), np.zeros((0, 6, 2), np.float32))
+
+
+def test_in_video_the_fallbacks_run_at_most_once_a_second(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(chain.time, "monotonic", lambda: clock[0])
+    first, fallback = Counting(), Counting()
+    video = chain.FirstFound(first, fallback, every=chain.FALLBACK_SECONDS)
+    frame = np.zeros((48, 64), np.uint8)
+    for _ in range(10):
+        video.detect(frame)
+        clock[0] += 0.25
+    assert first.calls == 10 and fallback.calls == 3  # at 100, 101 and 102 seconds
+    photos = chain.FirstFound(Counting(), counted := Counting())
+    for _ in range(4):
+        photos.detect(frame)
+    assert counted.calls == 4
+
+
+def test_the_check_drops_what_the_face_mesh_does_not_see():
+    class Everywhere:
+        framing = FRAMING
+
+        def detect(self, image):
+            boxes = np.array([[150, 60, 120, 120], [20, 300, 120, 120]])  # the astronaut's face; her suit
+            return Detections(boxes, np.ones(2, np.float32), np.full((2, 6, 2), np.nan, np.float32))
+
+    kept = chain.Checked(Everywhere()).detect(to_gray(skdata.astronaut()))
+    assert kept.boxes.tolist() == [[150, 60, 120, 120]]
+
+
+def test_every_backend_is_built_by_name():
+    for name in BACKENDS:
+        assert hasattr(face_detector(name), "detect")
+    assert type(face_detector("yunet+checked", video=True)).__name__ == "FirstFound"
+
+
+def test_the_readme_names_every_detector():
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in DETECTORS), [name for name in DETECTORS if f"`{name}`" not in readme]
