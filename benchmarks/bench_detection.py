@@ -2,7 +2,8 @@
 on a real photograph's background, found by each face detector, aligned, cropped and classified. For each
 detector, condition, severity and face size: the share of faces found, the end-to-end accuracy (a face not found
 counts as wrong) and the crop-level accuracy of the same faces (the robustness benchmark's), in one run; and, on
-the same frames without the faces, how often each detector reports a face that is not there.
+the same frames without the faces and on 240 real 640x480 frames without any (robustness.face_free_frames), how
+often each detector reports a face that is not there.
 
     python benchmarks/bench_detection.py [--data PATH] [--rows N] [--severities 0 3] [--sizes 48 96 192]
 
@@ -27,7 +28,8 @@ from fer_lib.conditions import CONDITIONS, HELD_OUT, SEVERITIES  # noqa: E402
 from fer_lib.detectors import DETECTORS, face_detector  # noqa: E402
 from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.pretrained import load_model  # noqa: E402
-from fer_lib.robustness import FACE_SIZES, MIDDLE_SEVERITY, end_to_end, false_faces, placed_accuracy  # noqa: E402
+from fer_lib.robustness import (FACE_SIZES, MIDDLE_SEVERITY, end_to_end, false_faces,  # noqa: E402
+                                false_faces_in_photos, placed_accuracy)
 
 
 def main() -> int:
@@ -59,6 +61,8 @@ def main() -> int:
                        tuple(args.severities), tuple(args.sizes))
     false = false_faces(detectors, background, len(test), tuple(args.sizes))
     table = table.merge(false, on=["detector", "face_size"])
+    in_photos = false_faces_in_photos(detectors)
+    table["false_faces_photos"] = table["detector"].map(in_photos)
     report("detection", rounded(table), about)
     if {0, MIDDLE_SEVERITY} <= set(args.severities):
         report("detection_summary", summary(table), about)
@@ -87,6 +91,7 @@ def summary(table) -> list[dict]:
         rows.append({"detector": detector, "face px": int(size), "found clean %": round(clean["found"] * 100, 1),
                      "found clean, IoU >= 0.5 %": round(clean["found_iou"] * 100, 1),
                      "false faces %": round(clean["false_faces"] * 100, 1),
+                     "false faces, real frames %": round(clean["false_faces_photos"] * 100, 1),
                      f"found sev {MIDDLE_SEVERITY} mean %": round(middle["found"].mean() * 100, 1),
                      f"found sev {MIDDLE_SEVERITY} worst %": f"{worst['found'] * 100:.1f} ({worst['condition']})",
                      "accuracy clean %": round(clean["accuracy"] * 100, 1),

@@ -13,7 +13,8 @@ Every variant trains StrongConfig with `--epochs` in bfloat16 from seed 0, sees 
 in training and when read, and is read at its best epoch by PrivateTest without test-time options. Under a condition
 the face is changed first and preprocessed after, as a camera's face would be. PrivateTest chooses; PublicTest and
 the FER+ majority are reported beside it. Writes results/preprocessing_fer2013/preprocessing.json and each run's
-history.csv there (the runs themselves go to --run-root).
+history.csv there (the runs themselves go to --run-root), and preprocessing_summary.json (the table results/README.md
+shows).
 """
 from __future__ import annotations
 
@@ -114,7 +115,23 @@ def main() -> int:
                    "read": "best epoch by PrivateTest, no test-time options; conditions at severity "
                            f"{MIDDLE_SEVERITY}, seed 0, applied before the preprocessing"}
         (OUTPUT / "preprocessing.json").write_text(json.dumps(results, indent=2) + "\n")
+        (OUTPUT / "preprocessing_summary.json").write_text(json.dumps({"rows": summary(results)}, indent=2) + "\n")
     return 0
+
+
+def summary(results: dict) -> list[dict]:
+    """One row per preprocessing, in %: PrivateTest (which chooses), PublicTest with both label sets, the mean at the
+    middle severity and the points lost in the dark conditions."""
+    rows = []
+    for row in results["rows"]:
+        lost = row[f"drop_severity_{MIDDLE_SEVERITY}"]
+        rows.append({"preprocessing": row["preprocessing"], "PrivateTest": round(100 * row["privatetest"], 1),
+                     "PublicTest": round(100 * row["publictest"], 1),
+                     "PublicTest, FER+ majority": round(100 * row["publictest_ferplus"], 1),
+                     f"mean at severity {MIDDLE_SEVERITY}": round(100 * row[f"mean_severity_{MIDDLE_SEVERITY}"], 1),
+                     **{f"{name}: points lost": round(100 * lost[name], 1)
+                        for name in ("low_light", "dark+angle", "dim_camera", "glasses")}})
+    return rows
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class EmotionReader:
     """Faces and their emotion probabilities in one image: `reader(image)` -> (boxes (N, 4), probabilities (N, 7)).
 
     `model`: a shipped model's name, a .keras file or a Keras model (default: the shipped robust_cnn); `detector`: a
-    name in faces.DETECTORS (default: blazeface+haar+ssd+tiles) or a detector; `framing`: the detector's own unless
+    name in detectors.DETECTORS (default: yunet+checked) or a detector; `framing`: the detector's own unless
     given; `several_crops`: read each face in the crops of faces.CROP_VIEWS (aligned and not, moved a little each
     way) and average them, which makes a reading less sensitive to where the detector put the box (about six times
     the classifier's work)."""
@@ -74,14 +74,14 @@ class EmotionReader:
 def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = DEFAULT_DETECTOR) -> list[dict]:
     """Every face in `image` with its emotions, largest face first: one dict per face with `box` [x, y, width,
     height] in pixels, `emotions` (the seven probabilities by name), `emotion` (the likeliest) and its `probability`;
-    where the detector gives them, `keypoints` (faces.KEYPOINTS, [x, y] pixels: BlazeFace gives the eyes, nose, mouth
-    and ears, the Haar cascade the eyes where its eye cascade finds a pair).
+    where the detector gives them, `keypoints` (detectors.KEYPOINTS, [x, y] pixels: YuNet gives the eyes, nose and
+    mouth, BlazeFace the ears too, the Haar cascade the eyes where its eye cascade finds a pair).
 
     `image`: a file's path, a PIL image or an array (gray, RGB or RGBA; `bgr=True` for an array in OpenCV's
     blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: robust_cnn), a .keras
-    file or a Keras model; `detector`: a name in faces.DETECTORS (default: blazeface+haar+ssd+tiles, BlazeFace and,
-    where it finds no face or only doubtful ones, OpenCV's cascade, then OpenCV's SSD checked by BlazeFace, then
-    BlazeFace on nine smaller tiles). Shipped models and the detectors are loaded once and kept for the next call."""
+    file or a Keras model; `detector`: a name in detectors.DETECTORS (default: yunet+checked, YuNet and, where it
+    finds no face, BlazeFace, the Haar cascade and the SSD, each face confirmed by MediaPipe's face mesh). Shipped
+    models and the detectors are loaded once and kept for the next call."""
     boxes, keypoints, probabilities = _reader(model, detector).read(as_array(image), bgr)
     faces = [{"box": [int(v) for v in box], "emotions": {name: float(p) for name, p in zip(EMOTIONS, face)},
               "emotion": EMOTIONS[int(np.argmax(face))], "probability": float(np.max(face))}

@@ -256,6 +256,14 @@ def false_faces(detectors: dict, background: np.ndarray, count: int, face_sizes=
     return pd.DataFrame(rows)
 
 
+def false_faces_in_photos(detectors: dict, count: int = 240, seed: int = 0) -> dict:
+    """{name: the share of `count` real 640x480 frames without a face (face_free_frames) in which the detector
+    reports one}: false faces on photographs, not on the end-to-end frames' own background."""
+    frames = face_free_frames(count, seed)
+    return {name: float(np.mean([len(detector.detect(frame)) > 0 for frame in frames]))
+            for name, detector in detectors.items()}
+
+
 def finds(frames_implied: np.ndarray, square) -> tuple[np.ndarray, np.ndarray]:
     """Which detections find a face placed as `square` (x, y, side, side), from the FER2013 frames they imply (N, 3)
     centre x, centre y, side: (found (N,) bool, IoU (N,)). Found: the frame is centred on the face, within

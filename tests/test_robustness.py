@@ -58,14 +58,16 @@ def test_cli_robustness_end_to_end(model, tmp_path, capsys):
     saved, out = tmp_path / "model.keras", tmp_path / "robustness.json"
     model.save(saved)
     assert main(["robustness", "--model", str(saved), "--rows", "12", "--conditions", "rotation", "--severities", "3",
-                 "--detectors", "haar", "blazeface+haar", "--sizes", "48", "96", "--output", str(out)]) == 0
+                 "--detectors", "haar", "blazeface+haar", "--sizes", "48", "96", "--face-free-frames", "3",
+                 "--output", str(out)]) == 0
     numbers = json.loads(out.read_text())
     assert [(row["condition"], row["severity"]) for row in numbers["rows"]] == [("clean", 0), ("rotation", 3)]
     rows = numbers["end_to_end"]["rows"]
     assert len(rows) == 2 * 2 * 2 and {row["detector"] for row in rows} == {"haar", "blazeface+haar"}
     assert all(row["accuracy"] <= row["found"] and row["found_iou"] <= row["found"] for row in rows)
     assert len(numbers["end_to_end"]["false_faces"]) == 4 and "end to end" in capsys.readouterr().out
+    assert set(numbers["end_to_end"]["false_faces_photos"]) == {"haar", "blazeface+haar"}
     (tmp_path / "notes.txt").write_text("not a photograph")
-    assert main(["robustness", "--model", str(saved), "--rows", "4", "--detectors", "haar", "--background",
-                 str(tmp_path / "notes.txt")]) == 2
+    assert main(["robustness", "--model", str(saved), "--rows", "4", "--detectors", "haar", "--face-free-frames", "3",
+                 "--background", str(tmp_path / "notes.txt")]) == 2
     assert f"--background {tmp_path / 'notes.txt'}: not an image" in capsys.readouterr().err

@@ -47,7 +47,9 @@ DEFAULT_DETECTOR = "yunet+checked"
 
 def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side: int | None = None) -> Detector:
     """The detector `name` names: a backend of BACKENDS, or backends joined by "+" (the first that finds a face);
-    `video`: the cascade's faster settings for video frames, searched at `video_side` at most."""
+    `video`: the settings for video frames: the Haar cascade searches them at `video_side` pixels at most (default:
+    detectors.haar.VIDEO_MAX_SIDE, 320; YuNet keeps the whole frame, where it finds a small dim face), and a chain's
+    later detectors run at most once a second."""
     parts = name.split("+")
     unknown = [part for part in parts if part not in BACKENDS]
     if unknown or not name:
@@ -59,7 +61,7 @@ def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side:
                           every=FALLBACK_SECONDS if video else 0.0)
     backend = BACKENDS[name]
     made = getattr(import_module(f"{__name__}.{backend.module}"), backend.attribute)
-    if name in ("haar", "checked") and video:
+    if name in ("haar", "checked") and video:  # the cascade searches video frames smaller, for speed
         from .haar import VIDEO_MAX_SIDE
 
         side = video_side or VIDEO_MAX_SIDE

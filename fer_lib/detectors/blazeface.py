@@ -346,7 +346,7 @@ class TileSearch:
     SMALL_TILE_SHARE of the frame's sides (a 48 px face in a 256 px frame is 24 px at BlazeFace's 128 px input, 43 px
     in a tile), each candidate looked at close up and kept from SECOND_VIEW_SCORE; where no face is kept, the same in
     each of SMALL_FACE_VIEWS in turn (turned, brightened, brightened and turned, gamma 0.35 and turned) until one
-    shows a face. The default detector's last stage (faces.face_detector("tiles")): alone it misses the faces larger
+    shows a face. The old default's last stage (face_detector("tiles")): alone it misses the faces larger
     than a tile."""
 
     def __init__(self, threads: int | None = None):
