@@ -1,7 +1,7 @@
 """Scale: faces per second for each runtime (Keras, LiteRT, OpenVINO), batched and one face at a time, their
 accuracy on PublicTest, and a folder of photos and a long video through `predict` in one process against Ray Data.
 
-    python benchmarks/bench_scale.py [--data ../shared/data/fer2013.csv.gz] [--photos 400] [--video-minutes 4]
+    python benchmarks/bench_scale.py [--data fer2013.csv] [--photos 400] [--video-minutes 4]
 
 Baselines, measured in the same run: Keras' model.predict at batch 64 (batched) and fer_lib's predict_proba
 through Keras (one face at a time); the one-process `predict` for photos and video. Ray runs on this machine's

@@ -434,10 +434,10 @@ def test_a_weak_face_is_doubtful_where_the_face_mesh_sees_none(detector):
 @pytest.mark.fer2013
 def test_blazeface_framing_remeasured_on_fer2013(fer2013_path):
     from fer_lib import load_fer2013
-    from fer_lib.framing import measure_framing
+    from fer_lib.framing import framing_relations, measure_framing
 
     faces = load_fer2013(fer2013_path, progress=False).subset("Training").x[: VARIANTS["short"].framing.sample]
-    assert measure_framing(faces, detector=BlazeFace("short")) == VARIANTS["short"].framing
+    assert measure_framing(faces, framing_relations(faces, BlazeFace("short"))) == VARIANTS["short"].framing
 
 
 def test_tiles_find_faces_small_in_the_frame(detector):

@@ -38,6 +38,15 @@ def test_yunets_framing_is_the_committed_measurement():
     assert asdict(FRAMING) == {key: measured[key] for key in asdict(FRAMING)}
 
 
+@pytest.mark.fer2013
+def test_yunets_framing_remeasured_on_fer2013(fer2013_path):
+    from fer_lib import load_fer2013
+    from fer_lib.framing import framing_relations, measure_framing
+
+    faces = load_fer2013(fer2013_path, progress=False).subset("Training").x[: FRAMING.sample]
+    assert measure_framing(faces, framing_relations(faces, YuNet())) == FRAMING
+
+
 def test_the_default_finds_real_faces_and_none_in_empty_frames():
     detector = face_detector()
     assert DEFAULT_DETECTOR == "yunet+checked" and DEFAULT_DETECTOR in DETECTORS

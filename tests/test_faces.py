@@ -8,7 +8,7 @@ skdata = pytest.importorskip("skimage.data")
 
 from fer_lib.detectors.haar import EYE_CASCADE_FILE, HaarCascade, find_eyes, measure_eyes  # noqa: E402
 from fer_lib.faces import CROP_VIEWS, crop_faces, crop_views  # noqa: E402
-from fer_lib.framing import FER_EYES, FER_FRAMING, Framing, measure_framing  # noqa: E402
+from fer_lib.framing import FER_EYES, FER_FRAMING, Framing, framing_relations, measure_framing  # noqa: E402
 from fer_lib.images import ImageError, to_gray  # noqa: E402
 from fer_lib.loading import PROJECT_ROOT  # noqa: E402
 
@@ -135,7 +135,7 @@ def test_framing_and_eyes_remeasured_on_fer2013(fer2013_path):
     from fer_lib import load_fer2013
 
     faces = load_fer2013(fer2013_path, progress=False).subset("Training").x[: FER_FRAMING.sample]
-    assert measure_framing(faces) == FER_FRAMING
+    assert measure_framing(faces, framing_relations(faces, HaarCascade(min_fraction=0.3))) == FER_FRAMING
     assert measure_eyes(faces) == FER_EYES
 
 
