@@ -11,7 +11,7 @@ TRAIN_ARGS ?=
 PYTEST_ARGS ?=
 SERIES = $(PY) -m fer_lib notebooks $(if $(DATA),--data "$(DATA)") $(if $(OVERWRITE),--overwrite)
 
-.PHONY: run train test notebooks bench reproduce clean
+.PHONY: run train test browser notebooks bench reproduce clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,17 @@ run: $(VENV)/.installed
 train: $(VENV)/.installed
 	$(PY) -m fer_lib train $(if $(DATA),--data "$(DATA)") --epochs $(EPOCHS) --run-dir $(RUN_DIR) $(TRAIN_ARGS)
 
-## test: every test; those that need FER2013 run when it is found (FER2013_PATH or data/), else skip
-test: $(VENV)/.installed
+## test: every test; those that need FER2013 run when it is found (FER2013_PATH or data/), else skip; the live page's
+##       browser test needs Debian's chromium and chromium-driver, installed here when root (else it skips)
+test: $(VENV)/.installed browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: no chromium and chromium-driver: the live page's browser test will skip" \
+	  "(sudo apt-get install chromium chromium-driver)"; fi
 
 ## bench: the speed benchmarks (tables on stdout, JSON under benchmarks/results/)
 bench: $(VENV)/.installed

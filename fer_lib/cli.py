@@ -199,7 +199,9 @@ def _parser() -> argparse.ArgumentParser:
                          "and video timelines (default: %(default)s)")
     predict.add_argument("--fps", type=_non_negative, default=1.0, help="video frames read per second; 0: every frame "
                          "(default: %(default)s, the paper's once a second)")
-    predict.add_argument("--camera", type=int, metavar="N", help="also read webcam N (OpenCV's index)")
+    predict.add_argument("--camera", type=_camera, metavar="N|URL", help="also read a camera: a webcam by OpenCV's "
+                         "index (0, 1, ...) or a network camera's stream (rtsp://..., http://... MJPEG), reconnected "
+                         "when it drops")
     predict.add_argument("--seconds", type=_non_negative, default=10.0, help="how long to read the camera "
                          "(default: %(default)s)")
     predict.add_argument("--video-detect-side", type=_positive, default=320, help="video frames are searched for faces "
@@ -264,6 +266,17 @@ def _parser() -> argparse.ArgumentParser:
     ship.add_argument("--models-dir", help="where it goes (default: fer_lib/models, FER2013 runs only)")
     ship.set_defaults(command=_ship)
 
+    serve = commands.add_parser("serve", help="a web page that reads a webcam's faces live, and dropped photos and "
+                                "videos (needs fer_lib[web])")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: %(default)s, this "
+                       "machine only; 0.0.0.0 opens the page to the network)")
+    serve.add_argument("--port", type=_port, default=8000, help="default: %(default)s")
+    serve.add_argument("--model", help=MODEL_HELP)
+    serve.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="default: %(default)s")
+    serve.add_argument("--max-upload-mb", type=_positive, default=200, help="the largest photo or video the page may "
+                       "send, in MB (default: %(default)s)")
+    serve.set_defaults(command=_serve)
+
     report = commands.add_parser("report", help="a run's results as the Markdown table the README shows")
     report.add_argument("metrics", help="a run's metrics.json")
     report.set_defaults(command=_report)
@@ -304,6 +317,15 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def _camera(text: str):
+    from .cameras import camera
+
+    try:
+        return camera(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix(f"--camera {text!r}: ")) from None
 
 
 def _non_negative(text: str) -> float:
@@ -452,7 +474,7 @@ def _predict(args) -> int:
     from .predict import predict
 
     if not args.paths and args.camera is None:
-        raise ValueError("nothing to read: give image/video paths or folders, or --camera N")
+        raise ValueError("nothing to read: give image/video paths or folders, or --camera N|URL")
     common = dict(annotate=not args.no_annotate, video_detect_side=args.video_detect_side, detector=args.detector,
                   runtime=args.runtime, parquet=args.parquet, overwrite=args.overwrite, resume=args.resume)
     if args.ray:
@@ -470,6 +492,29 @@ def _predict(args) -> int:
     for item, reason in outcome.failures:
         print(f"failed: {item}: {reason}", file=sys.stderr)
     return 1 if outcome.failures else 0
+
+
+def _serve(args) -> int:
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise ImportError('serve needs the web extra: pip install "fer_lib[web]" (Starlette and uvicorn)') from None
+    from .serve import serve
+
+    try:
+        serve(args.host, args.port, args.model, args.detector, max_upload_bytes=int(args.max_upload_mb * (1 << 20)))
+    except OSError as error:  # the port is taken, the host is not this machine's
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535, got {text}")
+    return value
 
 
 def _framing(args) -> int:

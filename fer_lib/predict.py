@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cameras import Camera, camera_frames
+from .cameras import camera as as_camera
 from .dataset import EMOTIONS
 from .output_folder import Interrupted, OutputFolder
 from .detectors import DEFAULT_DETECTOR, KEYPOINTS, face_detector
@@ -180,40 +182,43 @@ def _pil_array(image) -> np.ndarray:
 
 
 def video_frames(source, fps: float = 1.0, max_seconds: float | None = None, start: int = 0, stop: int | None = None,
-                 notes: list | None = None):
-    """(frame index, timestamp in seconds, RGB frame) from a video file or a camera index, `fps` frames per second
-    (0: every frame). A camera's timestamps are seconds since the first frame; it stops after `max_seconds`.
+                 notes: list | None = None, log=print):
+    """(frame index, timestamp in seconds, RGB frame) from a video file or a camera (a Camera or an index), `fps`
+    frames per second (0: every frame). A camera is read by cameras.camera_frames for `max_seconds` (10 when None),
+    its stream's drops and returns told to `log`.
     `start`, `stop`: only the file's frames from index `start` (a frame that the whole read would give:
     `sampled_frame`) up to `stop`, exactly as the whole read gives them. A whole file that ends well before the frame
     count its header announces raises TruncatedVideo after its last frame; `notes`, a list, gets a line where the
     header gives no frame rate (the timestamps then assume 30 frames/s)."""
     import cv2
 
+    if isinstance(source, (int, Camera)):
+        yield from camera_frames(as_camera(source), fps, 10.0 if max_seconds is None else max_seconds, log)
+        return
     capture = cv2.VideoCapture(source)
     if not capture.isOpened():
-        raise ImageError(f"camera {source} could not be opened (is one connected?)" if isinstance(source, int)
-                         else "not a readable video")
+        raise ImageError("not a readable video")
     native = capture.get(cv2.CAP_PROP_FPS)
-    if not isinstance(source, int) and header_frame_rate(source) == 0:
+    if header_frame_rate(source) == 0:
         native = 0.0  # OpenCV's FFmpeg reads an AVI whose header has no rate as 25 frames/s
-    if not 0 < native < 1000 and not isinstance(source, int):
+    if not 0 < native < 1000:
         if notes is not None:
             notes.append(f"its header gives no frame rate ({native:g}): timestamps assume {ASSUMED_FPS:g} frames/s")
         native = ASSUMED_FPS
-    announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if not isinstance(source, int) else 0
+    announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     if start and not (capture.set(cv2.CAP_PROP_POS_FRAMES, start) and capture.get(cv2.CAP_PROP_POS_FRAMES) == start):
         capture.release()
         raise ImageError(f"cannot seek to frame {start}")
-    started, due, index, produced, ran_out = time.monotonic(), 0.0, start - 1, 0, False
+    due, index, produced, ran_out = 0.0, start - 1, 0, False
     try:
-        while max_seconds is None or time.monotonic() - started < max_seconds:
+        while True:
             if stop is not None and index + 1 >= stop:
                 break
             if not capture.grab():
                 ran_out = True
                 break
             index += 1
-            timestamp = time.monotonic() - started if isinstance(source, int) else index / native
+            timestamp = index / native
             if fps and timestamp + 1e-9 < due:
                 continue
             ok, frame = capture.retrieve()
@@ -312,10 +317,12 @@ def expand(paths, skipped: list | None = None) -> list[Path]:
     return found
 
 
-def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, camera: int | None = None, camera_seconds: float = 10.0,
+def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, camera: int | str | Camera | None = None,
+            camera_seconds: float = 10.0,
             annotate: bool = True, video_detect_side: int = VIDEO_MAX_SIDE, detector=DEFAULT_DETECTOR, runtime: str = "keras",
             parquet: bool = False, overwrite: bool = False, resume: bool = False, log=print) -> Outcome:
-    """Read every image, video (sampled at `fps`) and the camera, if given; write predictions.csv/.json (and
+    """Read every image, video (sampled at `fps`) and the camera (an index or a stream URL: cameras.Camera) for
+    `camera_seconds`, if given; write predictions.csv/.json (and
     predictions.parquet with `parquet`), annotated copies and, per video, a timeline plot into `output_dir`.
     `model`, `detector`: as for EmotionReader; `runtime`: what runs the classifier (runtimes.RUNTIMES). The Haar
     cascade searches video frames at `video_detect_side` pixels (longest side), photos at detectors.haar.PHOTO_MAX_SIDE;
@@ -330,7 +337,7 @@ def predict(paths, model=None, output_dir="predictions", *, fps: float = 1.0, ca
         _predict_here(sources, model, folder, outcome, taken, fps, camera_seconds, annotate, video_detect_side, detector,
                       runtime, log)
 
-    extra = [camera] if camera is not None else []
+    extra = [as_camera(camera)] if camera is not None else []
     return run_in_folder(paths, output_dir, work, extra, parquet=parquet, overwrite=overwrite, resume=resume, log=log)
 
 
@@ -402,11 +409,11 @@ def readers(model, detector, video_detect_side: int, runtime: str = "keras") -> 
 
 
 def source_name(source) -> str:
-    return f"camera {source}" if isinstance(source, int) else str(source)
+    return source.name if isinstance(source, Camera) else str(source)
 
 
 def is_video(source) -> bool:
-    return isinstance(source, int) or Path(source).suffix.lower() in VIDEO_SUFFIXES
+    return isinstance(source, Camera) or Path(source).suffix.lower() in VIDEO_SUFFIXES
 
 
 def failure_reason(error: Exception) -> str:
@@ -463,9 +470,9 @@ def read_photo(reader, path: Path, annotate: bool, notes: list | None = None) ->
 
 
 def read_video(reader, source, fps: float, max_seconds: float | None, annotate: bool, start: int = 0,
-               stop: int | None = None, notes: list | None = None):
+               stop: int | None = None, notes: list | None = None, log=print):
     """(rows, annotated frame or None) for each frame read (video_frames' arguments)."""
-    for index, timestamp, frame in video_frames(source, fps, max_seconds, start, stop, notes):
+    for index, timestamp, frame in video_frames(source, fps, max_seconds, start, stop, notes, log):
         boxes, probabilities = reader(frame)
         yield (_rows(source_name(source), index, timestamp, boxes, probabilities),
                draw(frame, boxes, probabilities) if annotate else None)
@@ -492,14 +499,15 @@ def write_annotated_photo(annotated: bytes, path: Path, output_dir: Path, taken:
 
 
 def _predict_video(reader, source, name, output_dir, fps, camera_seconds, annotate, taken, outcome, log=print) -> list[dict]:
-    if "://" in str(source):
-        raise NotAnImage("a URL, not a file: download it first (fer_lib reads local files)")
-    if not isinstance(source, int) and not Path(source).exists():
+    live = isinstance(source, Camera)
+    if "://" in str(source) and not live:
+        raise NotAnImage("a URL, not a file: download it first (fer_lib reads local files; a camera's stream: --camera URL)")
+    if not live and not Path(source).exists():
         raise FileNotFoundError(source)
     video, rows, notes, truncated = AnnotatedVideo(source, output_dir, fps, taken), [], [], None
     try:
-        for frame_rows, annotated in read_video(reader, source, fps, camera_seconds if isinstance(source, int) else None,
-                                                annotate, notes=notes):
+        for frame_rows, annotated in read_video(reader, source, fps, camera_seconds if live else None,
+                                                annotate, notes=notes, log=log):
             rows += frame_rows
             video.add(annotated)
     except TruncatedVideo as error:
@@ -561,7 +569,7 @@ def write_timeline(rows: list[dict], source, output_dir: Path, taken: set, outco
 
 
 def _stem(source) -> str:
-    return f"camera{source}" if isinstance(source, int) else Path(source).stem
+    return source.stem if isinstance(source, Camera) else Path(source).stem
 
 
 def _rows(name, frame, timestamp, boxes, probabilities) -> list[dict]:

@@ -138,7 +138,7 @@ def test_a_video_that_breaks_part_way_leaves_no_file(model, media, tmp_path, mon
     from fer_lib import predict as module
     from fer_lib.images import ImageError
 
-    def breaking(source, fps, max_seconds=None, start=0, stop=None, notes=None):
+    def breaking(source, fps, max_seconds=None, start=0, stop=None, notes=None, log=print):
         yield 0, 0.0, skdata.astronaut()
         raise ImageError("the stream broke")
 
