@@ -36,6 +36,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", help="FER2013 (default: as fer_lib finds it, else the demo dataset)")
     parser.add_argument("--rows", type=int, help="only the first N PublicTest faces (default: all)")
+    parser.add_argument("--skip", type=int, default=0, help="start at PublicTest face SKIP (a held-out check: faces "
+                        "no setting was chosen on; default: 0)")
+    parser.add_argument("--background", default="rocket", help="the scikit-image photograph the faces are placed "
+                        "into (default: %(default)s, a launch pad; held out: e.g. coffee)")
+    parser.add_argument("--name", default="detection", help="the results' file names (default: %(default)s)")
     parser.add_argument("--model", default="robust_cnn", help="a shipped model's name or a .keras file (default: "
                         "%(default)s, the one shipped for special conditions)")
     parser.add_argument("--severities", type=int, nargs="+", default=[0, *SEVERITIES], help="0 is clean")
@@ -47,14 +52,14 @@ def main() -> int:
     from skimage import data as photos  # scikit-image's sample photographs (the notebooks' and tests' extra)
 
     dataset = load_fer2013(args.data, progress=False)
-    test = dataset.subset("PublicTest").head(args.rows)
+    test = dataset.subset("PublicTest").rows(args.skip, args.rows)
     detectors = {name: face_detector(name) for name in args.detectors}
     model = load_model(args.model)
-    background = to_gray(photos.rocket())  # a launch pad: a real scene without faces
+    background = to_gray(getattr(photos, args.background)())  # a real scene without faces
     about = {"model": args.model, "source": dataset.source, "is_demo": dataset.is_demo, "faces": len(test),
-             "background": "skimage.data.rocket"}
+             "first_face": args.skip, "background": f"skimage.data.{args.background}"}
     placed = placed_accuracy(model, test, background, (*CONDITIONS, *HELD_OUT), tuple(args.severities), tuple(args.sizes))
-    report("detection_placed", rounded(placed), about)
+    report(f"{args.name}_placed", rounded(placed), about)
     if args.placed_only:
         return 0
     table = end_to_end(model, test, detectors, background, (*CONDITIONS, *HELD_OUT),
@@ -63,14 +68,14 @@ def main() -> int:
     table = table.merge(false, on=["detector", "face_size"])
     in_photos = false_faces_in_photos(detectors)
     table["false_faces_photos"] = table["detector"].map(in_photos)
-    report("detection", rounded(table), about)
+    report(args.name, rounded(table), about)
     if {0, MIDDLE_SEVERITY} <= set(args.severities):
-        report("detection_summary", summary(table), about)
+        report(f"{args.name}_summary", summary(table), about)
     if MIDDLE_SEVERITY in args.severities:
         unaligned = end_to_end(model, test, detectors, background, ("rotation",), (MIDDLE_SEVERITY,), tuple(args.sizes),
                                align=False)
-        report("detection_alignment", alignment(table, unaligned), about)
-    plots.save_figure(plots.faces_found(table), RESULTS, "detection")
+        report(f"{args.name}_alignment", alignment(table, unaligned), about)
+    plots.save_figure(plots.faces_found(table), RESULTS, args.name)
     return 0
 
 

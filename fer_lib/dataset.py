@@ -32,7 +32,14 @@ class Subset:
 
     def head(self, n: int | None) -> Subset:
         """The first `n` rows (all of them when `n` is None)."""
-        return self if n is None else Subset(self.x[:n], self.y[:n], None if self.votes is None else self.votes[:n])
+        return self.rows(0, n)
+
+    def rows(self, start: int = 0, n: int | None = None) -> Subset:
+        """`n` rows from row `start` (to the end when `n` is None)."""
+        if start == 0 and n is None:
+            return self
+        end = None if n is None else start + n
+        return Subset(self.x[start:end], self.y[start:end], None if self.votes is None else self.votes[start:end])
 
     def mean_faces(self) -> np.ndarray:
         """The average face of each emotion, float32 (7, 48, 48) in [0, 255] (zeros for an absent emotion)."""

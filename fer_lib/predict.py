@@ -471,11 +471,21 @@ def read_photo(reader, path: Path, annotate: bool, notes: list | None = None) ->
 
 def read_video(reader, source, fps: float, max_seconds: float | None, annotate: bool, start: int = 0,
                stop: int | None = None, notes: list | None = None, log=print):
-    """(rows, annotated frame or None) for each frame read (video_frames' arguments)."""
-    for index, timestamp, frame in video_frames(source, fps, max_seconds, start, stop, notes, log):
-        boxes, probabilities = reader(frame)
-        yield (_rows(source_name(source), index, timestamp, boxes, probabilities),
-               draw(frame, boxes, probabilities) if annotate else None)
+    """(rows, annotated frame or None) for each frame read (video_frames' arguments). A file's detector keeps its
+    time by the video's timestamps (its fallbacks, its following of faces), a camera's by the wall clock."""
+    timed = not isinstance(source, (int, Camera)) and hasattr(reader.detector, "use_clock")
+    now = [0.0]
+    if timed:
+        reader.detector.use_clock(lambda: now[0])
+    try:
+        for index, timestamp, frame in video_frames(source, fps, max_seconds, start, stop, notes, log):
+            now[0] = timestamp
+            boxes, probabilities = reader(frame)
+            yield (_rows(source_name(source), index, timestamp, boxes, probabilities),
+                   draw(frame, boxes, probabilities) if annotate else None)
+    finally:
+        if timed:
+            reader.detector.use_clock(time.monotonic)
 
 
 def _predict_image(reader, path: Path, name, output_dir, annotate, taken, outcome, log=print) -> list[dict]:

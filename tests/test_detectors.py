@@ -65,15 +65,17 @@ def test_small_faces_are_not_reported():
 
 
 class Counting:
-    """A detector that finds nothing and counts its calls."""
+    """A detector that counts its calls: `inner`'s faces, or none."""
 
     framing = FRAMING
 
-    def __init__(self):
-        self.calls = 0
+    def __init__(self, inner=None):
+        self.calls, self.inner = 0, inner
 
     def detect(self, image):
         self.calls += 1
+        if self.inner is not None:
+            return self.inner.detect(image)
         return Detections(np.zeros((0, 4), np.int64), np.zeros(0, np.float32), np.zeros((0, 6, 2), np.float32))
 
 
@@ -108,7 +110,36 @@ def test_the_check_drops_what_the_face_mesh_does_not_see():
 def test_every_backend_is_built_by_name():
     for name in BACKENDS:
         assert hasattr(face_detector(name), "detect")
-    assert type(face_detector("yunet+checked", video=True)).__name__ == "FirstFound"
+    assert type(face_detector("yunet+checked", video=True)).__name__ == "Tracking"
+    assert type(face_detector("yunet+checked")).__name__ == "FirstFound"
+    assert type(face_detector("blazeface+haar", video=True)).__name__ == "FirstFound"
+
+
+def test_in_video_a_face_is_followed_between_whole_frame_searches(monkeypatch):
+    from fer_lib.cameras import astronaut_clip
+    from fer_lib.detectors import track
+
+    clock = [100.0]
+    monkeypatch.setattr(track.time, "monotonic", lambda: clock[0])
+    whole = Counting(face_detector(DEFAULT_DETECTOR))
+    video = track.Tracking(whole)
+    photos = face_detector(DEFAULT_DETECTOR)
+    for frame in astronaut_clip(frames=12):  # the head tilting, the light dimming
+        found, expected = video.detect(frame), photos.detect(frame)
+        assert len(found) == len(expected) == 1
+        assert iou(found.boxes[0], expected.boxes[0]) > 0.7 and np.isfinite(found.keypoints[0, :4]).all()
+        clock[0] += 0.125
+    assert whole.calls == 3  # at 100, 100.5 and 101 seconds
+    empty = np.full((480, 640, 3), 90, np.uint8)
+    assert len(video.detect(empty)) == 0 and whole.calls == 4  # a lost face: the whole frame at once
+    with pytest.raises(ValueError, match="must frame faces as YuNet does"):
+        track.Tracking(face_detector("haar"))
+
+
+def iou(a, b) -> float:
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a, b
+    overlap = max(0, min(ax + aw, bx + bw) - max(ax, bx)) * max(0, min(ay + ah, by + bh) - max(ay, by))
+    return overlap / (aw * ah + bw * bh - overlap)
 
 
 def test_the_readme_names_every_detector():

@@ -1,4 +1,5 @@
 import json
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -146,3 +147,23 @@ def test_a_video_that_breaks_part_way_leaves_no_file(model, media, tmp_path, mon
     outcome = predict([media / "clip.mp4"], model, tmp_path, log=lambda line: None)
     assert outcome.failures == [(str(media / "clip.mp4"), "the stream broke")] and outcome.rows == []
     assert not (tmp_path / "annotated").exists() or not list((tmp_path / "annotated").iterdir())
+
+
+def test_a_face_that_enters_a_video_is_found_at_once(tmp_path):
+    """In a video file the detector keeps the video's own time: read once a second, every frame is searched whole
+    (not only around the faces already followed), so a second face is found in the first frame it is in."""
+    import cv2
+
+    half = cv2.resize(skdata.astronaut(), (300, 300), interpolation=cv2.INTER_AREA)
+    path = tmp_path / "entering.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    for index in range(40):
+        frame = np.full((480, 640, 3), 100, np.uint8)
+        frame[90:390, 10:310] = half
+        if index >= 20:  # from 2 s on, a second face
+            frame[90:390, 330:630] = half
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    outcome = predict([path], None, tmp_path / "out", fps=1, annotate=False, log=lambda line: None)
+    faces = Counter(row["timestamp_s"] for row in outcome.rows)
+    assert [faces[t] for t in (0.0, 1.0, 2.0, 3.0)] == [1, 1, 2, 2]

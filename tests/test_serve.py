@@ -229,3 +229,25 @@ def test_the_page_reads_the_webcam_live_in_chromium(reader, clip, tmp_path):
     screenshot = os.environ.get("FER_LIB_SCREENSHOT")
     if screenshot:  # how results/showcase/live_page.png is made
         Path(screenshot).write_bytes((tmp_path / "live_page.png").read_bytes())
+
+
+@needs_browser
+def test_the_page_carries_on_when_the_server_comes_back(reader, clip, tmp_path):
+    import socket
+
+    from selenium.webdriver.common.by import By
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    camera = write_y4m(clip[:10], tmp_path / "camera.y4m", fps=15)
+    with browser.chromium(camera) as driver:
+        with running(make_app(reader=reader), port=port) as url:
+            driver.get(url)
+            wait_for(driver, "return fer.info !== null")
+            driver.find_element(By.ID, "start").click()
+            wait_for(driver, "return fer.readings >= 5")
+        wait_for(driver, "return fer.errors.some(e => e.includes('trying again'))", timeout=20)
+        before = driver.execute_script("return fer.readings")
+        with running(make_app(reader=reader), port=port):
+            wait_for(driver, f"return fer.readings >= {before + 5}", timeout=30)

@@ -1,7 +1,7 @@
 """Face detectors: one module per backend behind one small interface (base.Detector: `detect(image) -> Detections`
 and a `framing`), and the registry below, from which the CLI's --detector choices and help and the README's list
 are made. `face_detector("a+b")` joins backends: the first that finds a face (chain.FirstFound); in video, the later ones run
-at most once a second.
+at most once a second, and a chain that starts with YuNet follows each face it found (track.Tracking).
 
 Nothing is downloaded: each backend's model ships inside fer_lib or an installed package.
 """
@@ -48,17 +48,27 @@ DEFAULT_DETECTOR = "yunet+checked"
 def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side: int | None = None) -> Detector:
     """The detector `name` names: a backend of BACKENDS, or backends joined by "+" (the first that finds a face);
     `video`: the settings for video frames: the Haar cascade searches them at `video_side` pixels at most (default:
-    detectors.haar.VIDEO_MAX_SIDE, 320; YuNet keeps the whole frame, where it finds a small dim face), and a chain's
-    later detectors run at most once a second."""
+    detectors.haar.VIDEO_MAX_SIDE, 320; YuNet keeps the whole frame, where it finds a small dim face), a chain's
+    later detectors run at most once a second, and where YuNet comes first, each face found is followed into the next
+    frames in a region around it (track.Tracking; the whole frame searched again at least twice a second)."""
     parts = name.split("+")
     unknown = [part for part in parts if part not in BACKENDS]
     if unknown or not name:
         raise ValueError(f"face detector {name!r}: choose from {', '.join(DETECTORS)} (or join backends with '+')")
+    if video and parts[0] == "yunet":  # between whole-frame searches, each face followed in a region around it
+        from .track import Tracking
+
+        return Tracking(_built(parts, video, video_side))
+    return _built(parts, video, video_side)
+
+
+def _built(parts: list[str], video: bool, video_side: int | None) -> Detector:
     if len(parts) > 1:
         from .chain import FALLBACK_SECONDS, FirstFound
 
-        return FirstFound(*(face_detector(part, video, video_side) for part in parts),
+        return FirstFound(*(_built([part], video, video_side) for part in parts),
                           every=FALLBACK_SECONDS if video else 0.0)
+    name = parts[0]
     backend = BACKENDS[name]
     made = getattr(import_module(f"{__name__}.{backend.module}"), backend.attribute)
     if name in ("haar", "checked") and video:  # the cascade searches video frames smaller, for speed

@@ -10,8 +10,9 @@ from ..framing import around, reframe
 from ..images import to_gray
 from .base import MIN_FACE_SIDE, Detections, eye_angle
 
-CHECK_PRESENCE = 0.5  # the face mesh's presence a checked face needs (benchmarks/bench_false_faces.py)
+CHECK_PRESENCE = 0.8  # the face mesh's presence a checked face needs (benchmarks/bench_false_faces.py, bench_detection.py)
 CHECK_SIDE, CHECK_CONTEXT = 160, 2.0  # the close-up the check looks at: pixels, and its side over the box's
+CHECK_CLAHE = (2.0, 4)  # the close-up's local equalization (CLAHE): clip limit, tiles a side
 FALLBACK_SECONDS = 1.0  # in video, the later detectors of a chain run at most once per this many seconds
 
 
@@ -25,6 +26,14 @@ class FirstFound:
     def __init__(self, *detectors, min_side: int = MIN_FACE_SIDE, every: float = 0.0):
         self.detectors, self.framing = detectors, detectors[0].framing
         self.min_side, self.every, self.last_fallback = min_side, every, -np.inf
+        self.clock = time.monotonic
+
+    def use_clock(self, clock) -> None:
+        """Time `every` by `clock` (seconds; a video file's own timestamps, as predict reads it), from a fresh start."""
+        self.clock, self.last_fallback = clock, -np.inf
+        for detector in self.detectors:
+            if hasattr(detector, "use_clock"):
+                detector.use_clock(clock)
 
     def detect(self, gray: np.ndarray) -> Detections:
         detector, found = self._search(gray)
@@ -36,10 +45,10 @@ class FirstFound:
         """(the detector whose faces are kept, its faces)."""
         doubted, first = None, None
         for position, detector in enumerate(self.detectors):
-            if position == 1 and self.every and time.monotonic() - self.last_fallback < self.every:
+            if position == 1 and self.every and self.clock() - self.last_fallback < self.every:
                 break
             if position == 1 and self.every:
-                self.last_fallback = time.monotonic()
+                self.last_fallback = self.clock()
             found = _large(detector.detect(gray), self.min_side)
             first = first or (detector, found)
             if not len(found):
@@ -63,14 +72,18 @@ def _large(found: Detections, min_side: int) -> Detections:
 
 class Checked:
     """`detector`'s faces, each kept only where MediaPipe's face mesh sees a face (presence >= `presence`) in a
-    close-up of it, blurred a little and equalized first, so that a dark face is judged as a lit one would be.
+    close-up of it, blurred a little and equalized locally (CLAHE) first, so that a dark face is judged as a lit one
+    would be.
     The detectors whose every guess would otherwise count (Haar, BlazeFace on textures) become precise."""
 
     def __init__(self, detector, presence: float = CHECK_PRESENCE, mesh=None):
         from .blazeface import FaceMesh
 
+        import cv2
+
         self.detector, self.framing, self.presence = detector, detector.framing, presence
         self.mesh = mesh or FaceMesh()
+        self.clahe = cv2.createCLAHE(clipLimit=CHECK_CLAHE[0], tileGridSize=(CHECK_CLAHE[1],) * 2)
 
     def detect(self, image: np.ndarray) -> Detections:
         found = self.detector.detect(image)
@@ -82,7 +95,7 @@ class Checked:
         return Detections(found.boxes[keep], found.scores[keep], found.keypoints[keep])
 
     def face_presence(self, gray: np.ndarray, box, points) -> float:
-        """The face mesh's presence score for the face in `box`, its close-up denoised and equalized, its eyes
+        """The face mesh's presence score for the face in `box`, its close-up denoised and locally equalized, its eyes
         levelled where `points` give them."""
         import cv2
 
@@ -91,7 +104,7 @@ class Checked:
         shift = [CHECK_SIDE / 2 - (x + width / 2) * scale, CHECK_SIDE / 2 - (y + height / 2) * scale]
         close = cv2.warpAffine(gray, np.float32([[scale, 0, shift[0]], [0, scale, shift[1]]]), (CHECK_SIDE, CHECK_SIDE),
                                borderMode=cv2.BORDER_REPLICATE)
-        close = cv2.equalizeHist(cv2.GaussianBlur(close, (5, 5), 1.0))
+        close = self.clahe.apply(cv2.GaussianBlur(close, (5, 5), 1.0))
         angle = eye_angle(points[:2]) if np.isfinite(points[:2]).all() else 0.0
         side = CHECK_SIDE / CHECK_CONTEXT
         return self.mesh.presence(close, ((CHECK_SIDE - side) / 2, (CHECK_SIDE - side) / 2, side, side), angle)

@@ -17,6 +17,7 @@ const $ = (id) => document.getElementById(id);
 const video = $("video"), overlay = $("overlay");
 const grab = document.createElement("canvas");
 let socket = null, stream = null, started = 0, lastDrawn = 0;
+let link = {sent: 0, replies: 0};  // this connection's frames sent and answered
 
 function say(text) {
   const line = document.createElement("div");
@@ -48,20 +49,30 @@ async function start() {
   grab.height = video.videoHeight;
   overlay.width = video.videoWidth;
   overlay.height = video.videoHeight;
-  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-  socket.binaryType = "arraybuffer";
-  socket.onopen = () => { for (let i = 0; i < IN_FLIGHT; i++) send(); };
-  socket.onmessage = (event) => received(JSON.parse(event.data));
-  socket.onclose = () => { if (fer.running) { say("The server closed the connection."); stop(); } };
   fer.running = true;
+  connect();
   started = started || performance.now();
   $("start").disabled = true;
   $("stop").disabled = false;
 }
 
+function connect() {
+  // The camera's socket; when the server goes away, tried again every second while the camera runs.
+  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  socket.binaryType = "arraybuffer";
+  link = {sent: 0, replies: 0};
+  socket.onopen = () => { for (let i = 0; i < IN_FLIGHT; i++) send(); };
+  socket.onmessage = (event) => received(JSON.parse(event.data));
+  socket.onclose = () => {
+    if (!fer.running) return;
+    say("The server does not answer; trying again every second.");
+    setTimeout(() => { if (fer.running) connect(); }, 1000);
+  };
+}
+
 function stop() {
   fer.running = false;
-  if (socket) socket.close();
+  if (socket) { socket.onclose = null; socket.close(); }
   if (stream) stream.getTracks().forEach((track) => track.stop());
   socket = stream = null;
   $("start").disabled = false;
@@ -74,6 +85,7 @@ function send() {
   context.drawImage(video, 0, 0, grab.width, grab.height);
   const clock = performance.now();
   fer.sent += 1;
+  link.sent += 1;
   grab.toBlob(async (blob) => {
     if (!fer.running || socket.readyState !== WebSocket.OPEN) return;
     const jpeg = new Uint8Array(await blob.arrayBuffer());
@@ -87,6 +99,7 @@ function send() {
 function received(reply) {
   const now = performance.now();
   fer.replies += 1;
+  link.replies += 1;
   fer.dropped = reply.dropped || 0;
   if (reply.error) {
     say(`Frame not read: ${reply.error}`);
@@ -101,7 +114,7 @@ function received(reply) {
   while (fer.replyTimes.length && now - fer.replyTimes[0] > 2000) fer.replyTimes.shift();
   if (fer.latencies.length > 60) fer.latencies.shift();
   if (now - lastDrawn > 200) { drawPanels(now); lastDrawn = now; }
-  const inFlight = fer.sent - fer.replies - fer.dropped;
+  const inFlight = link.sent - link.replies - (reply.dropped || 0);
   for (let i = inFlight; i < IN_FLIGHT; i++) send();
 }
 
@@ -188,6 +201,11 @@ function timeline(canvas, points, end, span) {
     });
     context.stroke();
   });
+  context.fillStyle = "#666";
+  context.font = "11px system-ui, sans-serif";
+  context.fillText(`${Math.max(0, end - span).toFixed(0)} s`, 4, 12);
+  const last = `${end.toFixed(0)} s`;
+  context.fillText(last, width - 4 - context.measureText(last).width, 12);
 }
 
 function csv() {
