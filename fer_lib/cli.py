@@ -233,6 +233,9 @@ def _parser() -> argparse.ArgumentParser:
     robustness.add_argument("--conditions", nargs="+", metavar="NAME", help="default: all of fer_lib.conditions.CONDITIONS; "
                             "HELD_OUT's (side_light dim_camera visor) are never trained on")
     robustness.add_argument("--rows", type=_positive, metavar="N", help="only the first N PublicTest faces")
+    robustness.add_argument("--labels", choices=("fer2013", "ferplus"), default="fer2013", help="score against "
+                            "FER2013's labels, or the FER+ vote majority on the faces where it is one of the seven "
+                            "emotions (default: %(default)s)")
     test_time_options(robustness)
     runtime_option(robustness)
     robustness.add_argument("--severities", type=int, nargs="+", choices=SEVERITIES, default=list(SEVERITIES),
@@ -582,15 +585,24 @@ def _robustness(args) -> int:
     model, test_time = _with_test_time(_model(args.model), args)
     dataset = _load(args)
     test = dataset.subset("PublicTest").head(args.rows)
+    if args.labels == "ferplus":  # the faces with a FER+ majority among the seven, labelled by it
+        from .dataset import Subset
+        from .evaluation import labels
+
+        majority = labels(test, "ferplus")
+        kept = majority >= 0
+        test = Subset(test.x[kept], majority[kept], test.votes[kept])
     if len(test) == 0:
         raise DataError(f"{dataset.source}: no PublicTest rows to measure on")
     conditions, severities = tuple(args.conditions or CONDITIONS), tuple(sorted(set(args.severities)))
     background = _background(args.background) if args.detectors else None  # a bad image fails before the long run
     table = benchmark(model, test, conditions=conditions, severities=severities, seed=args.seed)
     numbers = to_dict(table) | {"model": _model_name(args.model), "source": dataset.source, "is_demo": dataset.is_demo,
-                                "usage": "PublicTest", "faces": len(test), "seed": args.seed, "test_time": test_time,
+                                "usage": "PublicTest", "labels": args.labels, "faces": len(test), "seed": args.seed,
+                                "test_time": test_time,
                                 "runtime": _runtime_label(model)}
-    print(f"PublicTest accuracy ({len(test)} faces{', DEMO dataset' if dataset.is_demo else ''}, test time: {test_time}, "
+    demo = ", DEMO dataset" if dataset.is_demo else ""
+    print(f"PublicTest accuracy against {args.labels}'s labels ({len(test)} faces{demo}, test time: {test_time}, "
           f"runtime: {_runtime_label(model)}) by condition and severity (0: clean)")
     print(accuracy_grid(table).round(4).to_string())
     print(f"mean over all conditions and severities: {numbers['summary']['mean_accuracy']:.4f} "

@@ -51,6 +51,17 @@ def test_cli_robustness_on_the_demo(model, tmp_path, capsys):
     assert json.loads(out.read_text())["test_time"] == "blur 0.6 + flip"
     assert main(["robustness", "--model", str(saved), "--conditions", "fog"]) == 2
     assert "unknown condition(s) fog" in capsys.readouterr().err
+    assert main(["robustness", "--model", str(saved), "--rows", "8", "--labels", "ferplus"]) == 2
+    assert "this dataset has no FER+ votes" in capsys.readouterr().err
+
+
+@pytest.mark.fer2013
+def test_cli_robustness_against_the_ferplus_majority(fer2013_path, tmp_path):
+    out = tmp_path / "robustness.json"
+    assert main(["robustness", "--model", "robust_cnn", "--data", str(fer2013_path), "--rows", "40", "--conditions",
+                 "low_light", "--severities", "3", "--labels", "ferplus", "--output", str(out)]) == 0
+    numbers = json.loads(out.read_text())
+    assert numbers["labels"] == "ferplus" and 30 <= numbers["faces"] < 40  # the faces with a majority among the seven
 
 
 def test_cli_robustness_end_to_end(model, tmp_path, capsys):
