@@ -80,6 +80,11 @@ def open_capture(source: Camera):
     return None
 
 
+def next_due(timestamp: float, fps: float) -> float:
+    """When the next frame is due after one kept at `timestamp` seconds, reading `fps` frames a second (0: every)."""
+    return (np.floor(timestamp * fps + 1e-9) + 1) / fps if fps else 0.0
+
+
 def camera_frames(source: Camera, fps: float = 1.0, max_seconds: float = 10.0, log=print):
     """(frame index, seconds since the first frame, RGB frame) from a camera, `fps` frames per second (0: every
     frame), for `max_seconds`. A stream that drops is opened again every RECONNECT_EVERY seconds until it is back or
@@ -111,7 +116,7 @@ def camera_frames(source: Camera, fps: float = 1.0, max_seconds: float = 10.0, l
             timestamp = time.monotonic() - started
             if fps and timestamp + 1e-9 < due:
                 continue
-            due = (np.floor(timestamp * fps + 1e-9) + 1) / fps if fps else 0.0
+            due = next_due(timestamp, fps)
             yield index, round(timestamp, 3), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
         if capture is not None:

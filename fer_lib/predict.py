@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cameras import Camera, camera_frames
+from .cameras import Camera, camera_frames, next_due
 from .cameras import camera as as_camera
 from .dataset import EMOTIONS
 from .output_folder import Interrupted, OutputFolder
@@ -225,7 +225,7 @@ def video_frames(source, fps: float = 1.0, max_seconds: float | None = None, sta
             if not ok:
                 ran_out = True
                 break
-            due = (np.floor(timestamp * fps + 1e-9) + 1) / fps if fps else 0.0
+            due = next_due(timestamp, fps)
             produced += 1
             yield index, round(timestamp, 3), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
@@ -466,7 +466,7 @@ def read_photo(reader, path: Path, annotate: bool, notes: list | None = None) ->
         raise FileNotFoundError(path)
     image = read_image(path, notes)
     boxes, probabilities = reader(image)
-    return _rows(str(path), None, None, boxes, probabilities), png(draw(image, boxes, probabilities)) if annotate else None
+    return face_rows(str(path), None, None, boxes, probabilities), png(draw(image, boxes, probabilities)) if annotate else None
 
 
 def read_video(reader, source, fps: float, max_seconds: float | None, annotate: bool, start: int = 0,
@@ -481,7 +481,7 @@ def read_video(reader, source, fps: float, max_seconds: float | None, annotate: 
         for index, timestamp, frame in video_frames(source, fps, max_seconds, start, stop, notes, log):
             now[0] = timestamp
             boxes, probabilities = reader(frame)
-            yield (_rows(source_name(source), index, timestamp, boxes, probabilities),
+            yield (face_rows(source_name(source), index, timestamp, boxes, probabilities),
                    draw(frame, boxes, probabilities) if annotate else None)
     finally:
         if timed:
@@ -582,7 +582,8 @@ def _stem(source) -> str:
     return source.stem if isinstance(source, Camera) else Path(source).stem
 
 
-def _rows(name, frame, timestamp, boxes, probabilities) -> list[dict]:
+def face_rows(name, frame, timestamp, boxes, probabilities) -> list[dict]:
+    """One row per face in COLUMNS' order: where it was read, its box, its likeliest emotion and the seven probabilities."""
     rows = []
     for face, (box, p) in enumerate(zip(boxes, probabilities)):
         rows.append({"file": name, "frame": frame, "timestamp_s": timestamp, "face": face,

@@ -137,7 +137,7 @@ class LiveReader:
         from PIL import Image, UnidentifiedImageError
 
         from .images import ImageError
-        from .predict import _rows, as_array, draw, png
+        from .predict import as_array, draw, face_rows, png
 
         try:
             image = as_array(Image.open(io.BytesIO(data)))
@@ -146,7 +146,7 @@ class LiveReader:
         with self.lock:
             boxes, probabilities = self.photos(image)
         annotated = base64.b64encode(png(draw(image, boxes, probabilities))).decode()
-        return {"file": name, "rows": _rows(name, None, None, boxes, probabilities),
+        return {"file": name, "rows": face_rows(name, None, None, boxes, probabilities),
                 "annotated": f"data:image/png;base64,{annotated}"}
 
     def video_file(self, data: bytes, name: str, fps: float) -> dict:
@@ -196,14 +196,13 @@ def make_app(model=None, detector: str = DEFAULT_DETECTOR, reader: LiveReader | 
 
     async def body(request: Request) -> tuple[bytes, str]:
         name = Path(request.query_params.get("name", "upload")).name or "upload"
-        announced = request.headers.get("content-length")
-        if announced and announced.isdigit() and int(announced) > max_upload_bytes:
-            raise FrameError(f"{name}: {int(announced):,} bytes is over the upload limit of {max_upload_bytes:,}")
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > max_upload_bytes:
-                raise FrameError(f"{name}: over the upload limit of {max_upload_bytes:,} bytes")
+        data, received = bytearray(), 0
+        async for chunk in request.stream():  # read to the end even when over the limit: the client then hears why
+            received += len(chunk)
+            if received <= max_upload_bytes:
+                data += chunk
+        if received > max_upload_bytes:
+            raise FrameError(f"{name}: {received:,} bytes is over the upload limit of {max_upload_bytes:,}")
         if not data:
             raise FrameError(f"{name}: an empty file")
         return bytes(data), name
