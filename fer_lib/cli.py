@@ -15,7 +15,7 @@ from .loading import load_fer2013
 from .output_folder import Interrupted
 from .report import markdown_report, summary, write_run_metrics
 from .runtimes import RUNTIMES
-from .training import METRICS_FILE, PRECISIONS, TARGETS
+from .training import METRICS_FILE, PRECISIONS, TARGETS, TEACHER_WEIGHT
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
 MODEL_HELP = ("a shipped model's name (strong_cnn, robust_cnn) or a .keras file, e.g. runs/paper_cnn/best.keras "
@@ -157,6 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--targets", choices=TARGETS, help="what each face is taught: fer2013 (its FER2013 label, the "
                        "paper's protocol; default), ferplus (FER+'s ten votes as a distribution; needs fer2013new.csv) "
                        "or mix (their mean); faces FER+ calls 'not a face' or 'unknown' are left out of the last two")
+    train.add_argument("--teacher", nargs="+", metavar="MODEL", help="strong and robust: distil these models (shipped "
+                       "names or .keras files): each face is also taught their mean probabilities on it, clean "
+                       "(default: none)")
+    train.add_argument("--teacher-weight", type=_share, metavar="W", help="with --teacher: the teachers' share of each "
+                       f"face's target, the rest from --targets (default: {TEACHER_WEIGHT})")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--train-limit", type=_positive, metavar="N", help="train on the first N Training rows only")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --run-dir")
@@ -408,7 +413,8 @@ def _train(args) -> int:
                                                     "dropout", "erasing", "crop", "interpolation", "conditions",
                                                     "contrast_normalization", "conditioned_share", "focus",
                                                     "focus_weight", "pipeline_share",
-                                                    "pipeline_conditions", "targets")}
+                                                    "pipeline_conditions", "targets", "teacher",
+                                                    "teacher_weight")}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
     with strategy.scope() if strategy else contextlib.nullcontext():

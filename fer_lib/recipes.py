@@ -44,6 +44,8 @@ def build_recipe(recipe: str, train_faces: np.ndarray, parent=None, **settings):
     if parent is not None:
         settings["parent"] = parent
     _check_settings(recipe, settings)
+    if "teacher" in settings:
+        settings["teacher"] = tuple(_model_reference(teacher) for teacher in settings["teacher"])
     if recipe == "paper":
         from .paper_cnn import build_paper_cnn
 
@@ -88,6 +90,19 @@ def _build_robust(config_type, train_faces: np.ndarray, settings: dict):
     if config.pipeline_conditions:
         return config, model, pipeline_augmentation(crops, config.pipeline_share, config.seed, others=conditions)
     return config, model, chained(pipeline_augmentation(crops, config.pipeline_share, config.seed), conditions)
+
+
+def _model_reference(model: str) -> str:
+    """A teacher as a recipe records it: a shipped model's name as it is, a .keras file relative to the project where
+    it lies inside it; FileNotFoundError naming it where it is neither."""
+    from .loading import relative_to_project
+    from .pretrained import available
+
+    if Path(model).is_file():
+        return str(relative_to_project(Path(model).resolve()))
+    if model in available():
+        return model
+    raise FileNotFoundError(f"{model}: neither a shipped model ({', '.join(available())}) nor a .keras file (--teacher)")
 
 
 def _check_settings(recipe: str, settings: dict) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from .conditions import CONDITIONS, random_conditions
 from .dataset import IMAGE_SIZE
 from .inference import unwrap
-from .training import check_precision, check_targets, in_precision, precision_policy
+from .training import TEACHER_WEIGHT, check_precision, check_targets, check_teacher, in_precision, precision_policy
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ class RobustConfig:
     end-to-end benchmark does: a dark face in a well-lit scene), and the epochs put no further condition on them.
     SGD with Nesterov momentum, cosine decay from `learning_rate` to zero, decoupled weight decay; the parent's
     convolutions, dense layers and normalizations compute in `precision` (training.in_precision); `targets`: what each
-    face is taught (training.TARGETS)."""
+    face is taught (training.TARGETS); `teacher`: models whose mean probabilities on the clean face make up
+    `teacher_weight` of its target, so a face under a condition is taught what they read without it
+    (training.training_targets)."""
 
     parent: str = ""
     epochs: int = 8
@@ -46,6 +48,8 @@ class RobustConfig:
     pipeline_conditions: bool = False
     precision: str = "float32"
     targets: str = "fer2013"
+    teacher: tuple[str, ...] = ()
+    teacher_weight: float = TEACHER_WEIGHT
     seed: int = 0
 
     model_name = "robust_cnn"  # not a field: how metrics.json names the model
@@ -71,6 +75,7 @@ class RobustConfig:
             raise ValueError(f"RobustConfig.focus: unknown condition(s) {unknown}; choose from {', '.join(CONDITIONS)}")
         check_precision(self)
         check_targets(self)
+        check_teacher(self)
 
     def condition_weights(self) -> dict:
         """random_conditions' `weights`: `focus_weight` for the focus conditions, 1 for the rest."""

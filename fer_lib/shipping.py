@@ -17,7 +17,7 @@ from .training import BEST_FILE, METRICS_FILE, read_history
 # the recipe settings `train` takes
 TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "conditions",
                "contrast_normalization", "conditioned_share", "focus", "focus_weight", "pipeline_share",
-               "precision", "targets", "seed")
+               "precision", "targets", "teacher", "teacher_weight", "seed")
 SMOOTHING_SIGMAS = (0.5, 0.6, 0.7, 0.8, 1.0)  # the Gaussian blurs (pixels) ship tries in front of the network
 
 

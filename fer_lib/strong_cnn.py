@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from .dataset import EMOTIONS, IMAGE_SIZE
-from .training import check_precision, check_targets, precision_policy
+from .training import TEACHER_WEIGHT, check_precision, check_targets, check_teacher, precision_policy
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class StrongConfig:
     precision: what the convolutions, dense layers and normalizations compute in (training.PRECISIONS; the weights,
     the augmentation, the softmax and the loss stay float32).
     targets: what each face is taught (training.TARGETS): FER2013's label, FER+'s vote distribution, or their mean.
+    teacher: models (shipped names or .keras files) whose mean probabilities on each clean training face make up
+    `teacher_weight` of its target, the rest from `targets` (distillation; training.training_targets).
     """
 
     model_name = "strong_cnn"  # not a field: how metrics.json names the model
@@ -57,6 +59,8 @@ class StrongConfig:
     contrast_normalization: bool = False
     precision: str = "float32"
     targets: str = "fer2013"
+    teacher: tuple[str, ...] = ()
+    teacher_weight: float = TEACHER_WEIGHT
     seed: int = 0
 
     def __post_init__(self):
@@ -85,6 +89,7 @@ class StrongConfig:
             raise ValueError(f"StrongConfig.conditions must lie in [0, 1], got {self.conditions}")
         check_precision(self)
         check_targets(self)
+        check_teacher(self)
 
 
 def build_strong_cnn(config: StrongConfig = StrongConfig(), train_rows: int = 28_709):

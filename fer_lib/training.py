@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import DataError, Subset, one_hot
+from .dataset import EMOTIONS, DataError, Subset, one_hot
 
 MODEL_FILE, BEST_FILE, HISTORY_FILE, METRICS_FILE = "model.keras", "best.keras", "history.csv", "metrics.json"
 LOG_DIR, BACKUP_DIR = "logs", "backup"
@@ -28,6 +28,7 @@ PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mi
 TARGETS = {"fer2013": "FER2013's label, one-hot (the paper's protocol)",
            "ferplus": "FER+'s ten votes as a distribution over the seven emotions",
            "mix": "the mean of the two"}
+TEACHER_WEIGHT = 0.5  # a recipe's `teacher_weight` default: the teachers' share of each face's target
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,47 @@ def with_targets(subset: Subset, targets: str) -> Subset:
     return Subset(subset.x[keep], subset.y[keep], subset.votes[keep])
 
 
+def check_teacher(config) -> None:
+    """Refuse a recipe whose `teacher` is not a tuple of model names or files, or whose `teacher_weight` is outside
+    (0, 1]."""
+    name = type(config).__name__
+    if not isinstance(config.teacher, tuple) or not all(isinstance(t, str) and t for t in config.teacher):
+        raise ValueError(f"{name}.teacher must be a tuple of shipped model names or .keras files, got {config.teacher!r}")
+    if not 0 < config.teacher_weight <= 1:
+        raise ValueError(f"{name}.teacher_weight must lie in (0, 1], got {config.teacher_weight}")
+    if config.teacher_weight != TEACHER_WEIGHT and not config.teacher:
+        raise ValueError(f"{name}.teacher_weight {config.teacher_weight} needs a teacher (--teacher)")
+
+
+def teacher_probabilities(teachers, faces: np.ndarray) -> np.ndarray:
+    """(N, 7) float32: the mean of `teachers`' probabilities on uint8 faces (N, 48, 48); each teacher a shipped model's
+    name (read with its own test-time option) or a .keras file (read as it is)."""
+    from .inference import predict_proba
+    from .loading import PROJECT_ROOT
+    from .pretrained import load_model
+
+    if not teachers:
+        raise ValueError("teacher_probabilities: no teacher")
+
+    def located(teacher: str):  # recipes record files relative to the project (recipes._model_reference)
+        inside = PROJECT_ROOT / teacher
+        return inside if not Path(teacher).exists() and inside.is_file() else teacher
+
+    return np.mean([predict_proba(load_model(located(t)), faces) for t in teachers], axis=0).astype(np.float32)
+
+
+def training_targets(subset: Subset, config) -> np.ndarray:
+    """(N, 7) float32: what each training face is taught under `config`: target_matrix of its `targets`, and where it
+    names teachers (`teacher`), that mixed with their mean probabilities on the clean face, `teacher_weight` of them
+    (distillation: a robust recipe's student learns to read a face under a condition as its teachers read it clean)."""
+    targets = target_matrix(subset, getattr(config, "targets", "fer2013"))
+    teachers = tuple(getattr(config, "teacher", ()))
+    if not teachers:
+        return targets
+    weight = config.teacher_weight
+    return (1 - weight) * targets + weight * teacher_probabilities(teachers, subset.x)
+
+
 def target_matrix(subset: Subset, targets: str) -> np.ndarray:
     """(N, 7) float32: what each face of `subset` is taught under `targets` (see TARGETS); every row sums to 1.
     For "ferplus" and "mix" the subset must come from with_targets (a ValueError names the rows that do not)."""
@@ -171,9 +213,9 @@ def distribution_strategy():
 
 
 def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = None, augment=None,
-                 targets: str = "fer2013"):
+                 targets: str = "fer2013", taught: np.ndarray | None = None):
     """A tf.data pipeline of (float32 faces (B, 48, 48, 1) in [0, 1], targets (B, 7)) batches: one-hot labels, or
-    what `targets` teaches (target_matrix).
+    what `targets` teaches (target_matrix), or `taught`, a target per face of `subset` (N, 7), where given.
 
     The uint8 faces stay in memory once; each batch is gathered by index, then normalized in-graph,
     so shuffling costs an index permutation rather than a copy of every image.
@@ -185,7 +227,10 @@ def make_dataset(subset: Subset, batch_size: int, *, shuffle_seed: int | None = 
     if len(subset) == 0:
         raise ValueError("make_dataset: the subset is empty")
     faces = tf.constant(subset.x)
-    labels = tf.constant(target_matrix(subset, targets))
+    if taught is not None and np.shape(taught) != (len(subset), len(EMOTIONS)):
+        raise ValueError(f"make_dataset: taught must hold {len(EMOTIONS)} targets per face, shaped ({len(subset)}, "
+                         f"{len(EMOTIONS)}), got {np.shape(taught)}")
+    labels = tf.constant(target_matrix(subset, targets) if taught is None else np.asarray(taught, np.float32))
     indices = tf.data.Dataset.range(len(subset))
     if shuffle_seed is not None:
         indices = indices.shuffle(len(subset), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -217,8 +262,9 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=
     or `reuse` (load its final weights into `model` and return its history, if it was trained with the same
     epochs, batch size, learning rate, seed and number of training rows).
     `augment` transforms the training batches (see make_dataset; TensorFlow backend only).
-    `config.targets` (where the config has it) sets what each face is taught; the validation rows are those it can
-    teach (with_targets), so PrivateTest chooses the best epoch by the same label set. For "ferplus" and "mix",
+    `config.targets` (where the config has it) sets what each face is taught, with `config.teacher`'s probabilities
+    mixed in where it names teachers (training_targets); the validation rows are those its targets can teach (with_targets),
+    scored against those targets alone, so PrivateTest chooses the best epoch by the same label set. For "ferplus" and "mix",
     `train` must already be with_targets' rows (the augmentations index them).
     `callbacks` are extra Keras callbacks, called after the run folder's own.
     """
@@ -241,6 +287,8 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=
     if not resuming:
         (run_dir / HISTORY_FILE).unlink(missing_ok=True)  # left by a run that died before its first epoch ended
 
+    targets = getattr(config, "targets", "fer2013")
+    train_targets = training_targets(train, config)  # before the seed: teachers predict without drawing from it
     set_seed(config.seed)
     best_so_far = read_history(run_dir)["val_accuracy"].max() if resuming and (run_dir / HISTORY_FILE).exists() else None
     run_callbacks = [
@@ -252,15 +300,14 @@ def train(model, train: Subset, validation: Subset, run_dir: str | Path, config=
             initial_value_threshold=None if best_so_far is None or np.isnan(best_so_far) else float(best_so_far),
         ),
     ]
-    targets = getattr(config, "targets", "fer2013")
     validation = with_targets(validation, targets)
     if keras.backend.backend() == "tensorflow":
         run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / LOG_DIR), write_graph=True))
         inputs = {"x": make_dataset(train, config.batch_size, shuffle_seed=config.seed, augment=augment,
-                                    targets=targets), "shuffle": False,  # the pipeline shuffles, seeded
+                                    taught=train_targets), "shuffle": False,  # the pipeline shuffles, seeded
                   "validation_data": make_dataset(validation, config.batch_size, targets=targets)}
     else:  # JAX or PyTorch (e.g. on a GPU machine without TensorFlow): arrays, shuffled by Keras
-        inputs = {"x": _as_inputs(train.x), "y": target_matrix(train, targets), "batch_size": config.batch_size,
+        inputs = {"x": _as_inputs(train.x), "y": train_targets, "batch_size": config.batch_size,
                   "shuffle": True, "validation_data": (_as_inputs(validation.x), target_matrix(validation, targets))}
     model.fit(**inputs, epochs=config.epochs, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
     model.save(run_dir / MODEL_FILE)

@@ -112,3 +112,48 @@ def test_bad_config():
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="learning_rate must be positive"):
         TrainConfig(learning_rate=0)
+
+
+def test_teachers_make_up_their_share_of_each_target(demo, tmp_path):
+    from fer_lib.dataset import one_hot
+    from fer_lib.strong_cnn import StrongConfig
+    from fer_lib.training import target_matrix, training_targets
+
+    set_seed(3)
+    teacher = build_paper_cnn()
+    path = tmp_path / "teacher.keras"
+    teacher.save(path)
+    faces = small(demo.train, 64)
+    taught = training_targets(faces, StrongConfig(teacher=(str(path),), teacher_weight=0.25))
+    expected = 0.75 * one_hot(faces.y) + 0.25 * predict_proba(teacher, faces.x)
+    np.testing.assert_allclose(taught, expected, atol=1e-5)
+    np.testing.assert_allclose(taught.sum(axis=1), 1.0, atol=1e-5)
+    assert taught.dtype == np.float32 and not np.allclose(taught, one_hot(faces.y))
+    np.testing.assert_array_equal(training_targets(faces, StrongConfig()), target_matrix(faces, "fer2013"))
+    with pytest.raises(ValueError, match="teacher_weight must lie in \\(0, 1\\]"):
+        StrongConfig(teacher=(str(path),), teacher_weight=0)
+    with pytest.raises(ValueError, match="teacher_weight 0.3 needs a teacher"):
+        StrongConfig(teacher_weight=0.3)
+    with pytest.raises(ValueError, match="teacher must be a tuple"):
+        StrongConfig(teacher=str(path))
+
+
+def test_train_distils_named_teachers_and_records_them(tmp_path, capsys):
+    import json
+
+    from fer_lib.cli import main
+    from fer_lib.shipping import retrain_command
+
+    set_seed(3)
+    path = tmp_path / "teacher.keras"
+    build_paper_cnn().save(path)
+    run = tmp_path / "run"
+    assert main(["train", "--data", "demo", "--model", "strong", "--teacher", str(path), "robust_cnn",
+                 "--teacher-weight", "0.6", "--epochs", "3", "--train-limit", "128", "--run-dir", str(run)]) == 0
+    config = json.loads((run / "metrics.json").read_text())["config"]
+    assert config["teacher"] == [str(path), "robust_cnn"] and config["teacher_weight"] == 0.6
+    assert f"--teacher {path} robust_cnn --teacher-weight 0.6" in retrain_command(config, "runs/x")[0]
+    capsys.readouterr()
+    assert main(["train", "--data", "demo", "--model", "strong", "--teacher", str(tmp_path / "none.keras"),
+                 "--run-dir", str(tmp_path / "r2")]) == 2
+    assert f"{tmp_path / 'none.keras'}: neither a shipped model" in capsys.readouterr().err
