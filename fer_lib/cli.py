@@ -172,7 +172,8 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="score a saved .keras model on one split")
     data_options(evaluate)
-    evaluate.add_argument("--model", help=MODEL_HELP)
+    evaluate.add_argument("--model", nargs="+", metavar="MODEL", help=MODEL_HELP + "; several: their probabilities "
+                          "averaged (an ensemble)")
     evaluate.add_argument("--split", choices=SPLIT_NAMES, default="test",
                           help="train=Training, validation=PrivateTest, test=PublicTest (default: %(default)s)")
     test_time_options(evaluate)
@@ -461,7 +462,9 @@ def _report(args) -> int:
 def _evaluate(args) -> int:
     from .evaluation import evaluate
 
-    model, test_time = _with_test_time(_model(args.model), args)
+    from .inference import averaged
+
+    model, test_time = _with_test_time(averaged([_model(spec) for spec in args.model or [None]]), args)
     dataset = _load(args)
     subset = dataset.subset(SPLIT_NAMES[args.split])
     if len(subset) == 0:
@@ -472,7 +475,7 @@ def _evaluate(args) -> int:
           f"test time: {test_time}, runtime: {_runtime_label(model)}): accuracy {result.accuracy:.4f} against {labels}")
     print(result.per_class.round(4).to_string())
     if args.output:
-        Path(args.output).write_text(json.dumps({"model": _model_name(args.model), "source": dataset.source,
+        Path(args.output).write_text(json.dumps({"model": " + ".join(map(_model_name, args.model or [None])), "source": dataset.source,
                                                  "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split], "labels": args.labels,
                                                  "test_time": test_time, "runtime": _runtime_label(model)}
                                                 | result.to_dict(), indent=2) + "\n")

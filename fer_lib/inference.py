@@ -106,6 +106,26 @@ def inference_model(model, flip: bool = False, sigma: float = 0.0, corners: int 
     return keras.Model(face, probabilities, name=model.name)
 
 
+def averaged(models, name: str = "ensemble"):
+    """One model whose probabilities are the mean of `models`' (an ensemble; each member called in inference mode),
+    built from stock Keras layers, so its .keras file loads without fer_lib. A single model is returned as it is."""
+    import keras
+    from keras import layers
+
+    models = list(models)
+    if not models:
+        raise ValueError("averaged: no model to average")
+    if len(models) == 1:
+        return models[0]
+    def member(i, model):  # each in a model of its own: members may share a name
+        face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name=f"face{i}")
+        return keras.Model(face, model(face, training=False), name=f"member{i}")
+
+    face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
+    readings = [member(i, model)(face) for i, model in enumerate(models)]
+    return keras.Model(face, layers.Average(name="emotion")(readings), name=name)
+
+
 def inference_label(flip: bool, sigma: float, corners: int = 0) -> str:
     """How cards name a test-time option: "plain", "flip", "blur 0.6", "blur 0.6 + corners 4 + flip"."""
     return " + ".join([f"blur {sigma:g}"] * bool(sigma) + [f"corners {corners}"] * bool(corners) + ["flip"] * flip) or "plain"

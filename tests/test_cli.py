@@ -38,6 +38,9 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert json.loads(out_file.read_text())["test_time"] == "blur 0.6 + flip"
     assert "test time: blur 0.6 + flip" in capsys.readouterr().out
 
+    assert main(["evaluate", "--model", str(run / "model.keras"), "strong_cnn", "--output", str(out_file)]) == 0
+    assert json.loads(out_file.read_text())["model"] == f"{run / 'model.keras'} + strong_cnn"
+
     assert main(["train", "--run-dir", str(run), "--epochs", "1"]) == 2
     assert "already holds a finished run" in capsys.readouterr().err
 

@@ -157,3 +157,29 @@ def test_train_distils_named_teachers_and_records_them(tmp_path, capsys):
     assert main(["train", "--data", "demo", "--model", "strong", "--teacher", str(tmp_path / "none.keras"),
                  "--run-dir", str(tmp_path / "r2")]) == 2
     assert f"{tmp_path / 'none.keras'}: neither a shipped model" in capsys.readouterr().err
+
+
+def test_an_ensemble_reads_the_mean_of_its_members_and_loads_without_fer_lib(demo, tmp_path):
+    import subprocess
+    import sys
+
+    from fer_lib.inference import averaged
+    from fer_lib.pretrained import load_pretrained
+
+    set_seed(4)
+    members = [build_paper_cnn(), load_pretrained("strong_cnn")]
+    ensemble = averaged(members)
+    faces = small(demo.test, 32).x
+    expected = np.mean([predict_proba(member, faces) for member in members], axis=0)
+    np.testing.assert_allclose(predict_proba(ensemble, faces), expected, atol=1e-5)
+    assert averaged(members[:1]) is members[0]
+    twins = averaged([members[1], load_pretrained("strong_cnn")])  # members of the same name
+    np.testing.assert_allclose(predict_proba(twins, faces), predict_proba(members[1], faces), atol=1e-5)
+    path = tmp_path / "ensemble.keras"
+    ensemble.save(path)
+    code = ("import sys, keras, numpy as np; m = keras.models.load_model(sys.argv[1], compile=False); "
+            "assert 'fer_lib' not in sys.modules; print(m(np.zeros((1, 48, 48, 1), 'float32')).shape)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "(1, 7)" in out.stdout, out.stderr[-500:]
+    with pytest.raises(ValueError, match="no model to average"):
+        averaged([])
