@@ -235,7 +235,8 @@ def _parser() -> argparse.ArgumentParser:
     robustness = commands.add_parser("robustness", help="PublicTest accuracy under the special conditions "
                                      "(low light, glasses, head angle, ...), each at severities 1-5")
     data_options(robustness)
-    robustness.add_argument("--model", help=MODEL_HELP)
+    robustness.add_argument("--model", nargs="+", metavar="MODEL", help=MODEL_HELP + "; several: their probabilities "
+                            "averaged (an ensemble)")
     robustness.add_argument("--conditions", nargs="+", metavar="NAME", help="default: all of fer_lib.conditions.CONDITIONS; "
                             "HELD_OUT's (side_light dim_camera visor) are never trained on")
     robustness.add_argument("--rows", type=_positive, metavar="N", help="only the first N PublicTest faces")
@@ -365,6 +366,14 @@ def _model(spec: str | None):
     return load_model(spec)
 
 
+def _models(specs: list[str] | None):
+    """The model that a --model of several names gives: one, or their ensemble (inference.averaged); and its name."""
+    from .inference import averaged
+
+    specs = specs or [None]
+    return averaged([_model(spec) for spec in specs]), " + ".join(map(_model_name, specs))
+
+
 def _runtime_label(model) -> str:
     """"keras", or e.g. "openvino (bfloat16)"."""
     return f"{model.runtime} ({model.precision})" if hasattr(model, "runtime") else "keras"
@@ -462,9 +471,8 @@ def _report(args) -> int:
 def _evaluate(args) -> int:
     from .evaluation import evaluate
 
-    from .inference import averaged
-
-    model, test_time = _with_test_time(averaged([_model(spec) for spec in args.model or [None]]), args)
+    ensemble, name = _models(args.model)
+    model, test_time = _with_test_time(ensemble, args)
     dataset = _load(args)
     subset = dataset.subset(SPLIT_NAMES[args.split])
     if len(subset) == 0:
@@ -475,7 +483,7 @@ def _evaluate(args) -> int:
           f"test time: {test_time}, runtime: {_runtime_label(model)}): accuracy {result.accuracy:.4f} against {labels}")
     print(result.per_class.round(4).to_string())
     if args.output:
-        Path(args.output).write_text(json.dumps({"model": " + ".join(map(_model_name, args.model or [None])), "source": dataset.source,
+        Path(args.output).write_text(json.dumps({"model": name, "source": dataset.source,
                                                  "is_demo": dataset.is_demo, "usage": SPLIT_NAMES[args.split], "labels": args.labels,
                                                  "test_time": test_time, "runtime": _runtime_label(model)}
                                                 | result.to_dict(), indent=2) + "\n")
@@ -591,7 +599,8 @@ def _robustness(args) -> int:
     unknown = sorted(set(args.conditions or ()) - set(CONDITIONS | HELD_OUT))
     if unknown:
         raise ValueError(f"unknown condition(s) {', '.join(unknown)}; choose from {', '.join(CONDITIONS | HELD_OUT)}")
-    model, test_time = _with_test_time(_model(args.model), args)
+    ensemble, name = _models(args.model)
+    model, test_time = _with_test_time(ensemble, args)
     dataset = _load(args)
     test = dataset.subset("PublicTest").head(args.rows)
     if args.labels == "ferplus":  # the faces with a FER+ majority among the seven, labelled by it
@@ -606,7 +615,7 @@ def _robustness(args) -> int:
     conditions, severities = tuple(args.conditions or CONDITIONS), tuple(sorted(set(args.severities)))
     background = _background(args.background) if args.detectors else None  # a bad image fails before the long run
     table = benchmark(model, test, conditions=conditions, severities=severities, seed=args.seed)
-    numbers = to_dict(table) | {"model": _model_name(args.model), "source": dataset.source, "is_demo": dataset.is_demo,
+    numbers = to_dict(table) | {"model": name, "source": dataset.source, "is_demo": dataset.is_demo,
                                 "usage": "PublicTest", "labels": args.labels, "faces": len(test), "seed": args.seed,
                                 "test_time": test_time,
                                 "runtime": _runtime_label(model)}

@@ -49,6 +49,9 @@ def test_cli_robustness_on_the_demo(model, tmp_path, capsys):
     assert main(["robustness", "--model", str(saved), "--rows", "32", "--conditions", "visor", "--blur", "0.6",
                  "--flip", "--output", str(out)]) == 0
     assert json.loads(out.read_text())["test_time"] == "blur 0.6 + flip"
+    assert main(["robustness", "--model", str(saved), "strong_cnn", "--rows", "32", "--conditions", "visor",
+                 "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["model"] == f"{saved} + strong_cnn"  # an ensemble
     assert main(["robustness", "--model", str(saved), "--conditions", "fog"]) == 2
     assert "unknown condition(s) fog" in capsys.readouterr().err
     assert main(["robustness", "--model", str(saved), "--rows", "8", "--labels", "ferplus"]) == 2
