@@ -117,6 +117,7 @@ def averaged(models, name: str = "ensemble"):
         raise ValueError("averaged: no model to average")
     if len(models) == 1:
         return models[0]
+
     def member(i, model):  # each in a model of its own: members may share a name
         face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name=f"face{i}")
         return keras.Model(face, model(face, training=False), name=f"member{i}")
