@@ -20,9 +20,10 @@
 # at two sizes, then found, aligned (turned so the eyes are level, where the detector gives them), cropped the
 # way FER2013 frames its faces and read by the shipped model (`fer_lib.robustness.end_to_end`). Three detectors:
 # OpenCV's Haar cascade, MediaPipe's BlazeFace (short range; where a frame shows no face it searches the frame
-# again brightened, turned 20 degrees either way and equalized) and the default, `yunet+checked`: YuNet on every
-# frame, then, where it finds nothing, BlazeFace, the cascade and OpenCV's SSD face detector, each face kept only
-# where MediaPipe's face mesh sees one in a denoised, equalized close-up (`fer_lib.detectors.chain`). Frames
+# again brightened, turned 20 degrees either way and equalized) and the default, `yunet+yunet-enhanced+checked`:
+# YuNet on every frame; where it finds nothing, YuNet on the frame denoised and equalized locally, where a dark face
+# shows; then BlazeFace, the cascade and OpenCV's SSD face detector, each face kept only where MediaPipe's face mesh
+# sees one in a denoised, equalized close-up (`fer_lib.detectors.chain`). Frames
 # without a face measure what each detector invents. Last, a clip made from a photograph in which the head tilts
 # and then the light dims, read once a second by each detector.
 #
@@ -46,7 +47,7 @@ MODEL = None  # the shipped model that reads the faces (None: the default, fer_l
 FACES = 200  # the first N PublicTest faces (None: all 3,589, as benchmarks/bench_detection.py measures them)
 SEVERITIES = (0, 3)  # 0: clean; 3: the middle severity (notebook 7 reports 1-5)
 SIZES = (48, 96)  # the face's side in the frame, pixels
-DETECTORS = ("haar", "blazeface", "yunet+checked")  # of fer_lib.detectors.DETECTORS (also: yunet, ssd, tiles...)
+DETECTORS = ("haar", "blazeface", "yunet+yunet-enhanced+checked")  # of fer_lib.detectors.DETECTORS (also: yunet, ssd, tiles...)
 SHOW_FACES = True  # False: no FER2013 pixels in the outputs
 SEED = 0
 

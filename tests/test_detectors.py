@@ -13,7 +13,7 @@ pytest.importorskip("ai_edge_litert")
 from fer_lib.detectors import BACKENDS, DEFAULT_DETECTOR, DETECTORS, describe, face_detector  # noqa: E402
 from fer_lib.detectors import chain  # noqa: E402
 from fer_lib.detectors.base import MIN_FACE_SIDE, Detections  # noqa: E402
-from fer_lib.detectors.yunet import FRAMING, MODEL_FILE, YuNet  # noqa: E402
+from fer_lib.detectors.yunet import FRAMING, MODEL_FILE, YuNet, enhanced  # noqa: E402
 from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.robustness import face_free_frames  # noqa: E402
 
@@ -49,10 +49,27 @@ def test_yunets_framing_remeasured_on_fer2013(fer2013_path):
 
 def test_the_default_finds_real_faces_and_none_in_empty_frames():
     detector = face_detector()
-    assert DEFAULT_DETECTOR == "yunet+checked" and DEFAULT_DETECTOR in DETECTORS
+    assert DEFAULT_DETECTOR == "yunet+yunet-enhanced+checked" and DEFAULT_DETECTOR in DETECTORS
     assert len(detector.detect(to_gray(skdata.astronaut()))) == 1
     assert all(len(detector.detect(frame)) == 0 for frame in face_free_frames(6))
     assert len(describe()) == len(DETECTORS) and all(line.split(":")[0] in DETECTORS for line in describe())
+
+
+def dark_astronaut(exposure=0.1, gamma=2.0, noise=0.03):
+    """The astronaut's photograph as a dim sensor takes it: underexposed, its dark tones crushed, grainy."""
+    light = to_gray(skdata.astronaut()).astype(np.float32) / 255
+    grain = np.random.default_rng(0).normal(0.0, noise, light.shape)
+    return (np.clip(exposure * light**gamma + 0.02 * (1 - exposure) + grain, 0, 1) * 255).round().astype(np.uint8)
+
+
+def test_yunet_finds_a_dark_grainy_face_in_the_image_denoised_and_equalized():
+    dark, lit = dark_astronaut(), YuNet().detect(skdata.astronaut())
+    assert dark.mean() < 25 and len(YuNet().detect(dark)) == 0
+    found = YuNet(enhance=True).detect(dark)
+    assert len(found) == 1 and iou(found.boxes[0], lit.boxes[0]) > 0.7
+    assert found.boxes.tolist() == YuNet().detect(enhanced(dark)).boxes.tolist()  # the stage is `enhanced`, then YuNet
+    assert face_detector().detect(dark).boxes.tolist() == found.boxes.tolist()  # the default's second stage
+    assert len(YuNet(enhance=True).detect(skdata.astronaut())) == 0  # a lit face is left to the other stages
 
 
 def test_small_faces_are_not_reported():
@@ -110,7 +127,7 @@ def test_the_check_drops_what_the_face_mesh_does_not_see():
 def test_every_backend_is_built_by_name():
     for name in BACKENDS:
         assert hasattr(face_detector(name), "detect")
-    assert type(face_detector("yunet+checked", video=True)).__name__ == "Tracking"
+    assert type(face_detector(DEFAULT_DETECTOR, video=True)).__name__ == "Tracking"
     assert type(face_detector("yunet+checked")).__name__ == "FirstFound"
     assert type(face_detector("blazeface+haar", video=True)).__name__ == "FirstFound"
 

@@ -34,15 +34,18 @@ BACKENDS = {
     "ssd": Backend("ssd", "SSD", "OpenCV's SSD face detector, each face checked by BlazeFace and MediaPipe's face mesh"),
     "tiles": Backend("blazeface", "TileSearch", "BlazeFace on nine smaller tiles of the frame, for faces small in it"),
     "yunet": Backend("yunet", "YuNet", "YuNet (OpenCV's FaceDetectorYN, vendored): fast and precise, five landmarks"),
+    "yunet-enhanced": Backend("yunet", "YuNet", "YuNet on a denoised, locally equalized copy of the image: faces in "
+                              "the dark", (("enhance", True),)),
     "checked": Backend("chain", "checked_fallbacks", "BlazeFace, then the Haar cascade, then the SSD, each face kept "
                        "only where MediaPipe's face mesh sees one in a denoised, equalized close-up"),
 }
 # named chains offered on the command line (any "+"-joined backends work)
-CHAINS = ("yunet+checked", "blazeface+haar", "blazeface+haar+ssd", "blazeface+haar+ssd+tiles")
+CHAINS = ("yunet+yunet-enhanced+checked", "yunet+checked", "blazeface+haar", "blazeface+haar+ssd", "blazeface+haar+ssd+tiles")
 DETECTORS = (*BACKENDS, *CHAINS)
-# YuNet on every image; where it finds none, the checked fallbacks (in video at most once a second); faces of
-# MIN_FACE_SIDE pixels and up (benchmarks/bench_false_faces.py, bench_detection.py, bench_video.py)
-DEFAULT_DETECTOR = "yunet+checked"
+# YuNet on every image; where it finds none, YuNet on the image denoised and equalized, then the checked fallbacks
+# (in video at most once a second); faces of MIN_FACE_SIDE pixels and up (benchmarks/bench_false_faces.py,
+# bench_detection.py, bench_enhanced.py, bench_video.py)
+DEFAULT_DETECTOR = "yunet+yunet-enhanced+checked"
 
 
 def face_detector(name: str = DEFAULT_DETECTOR, video: bool = False, video_side: int | None = None) -> Detector:

@@ -11,28 +11,37 @@ from pathlib import Path
 import numpy as np
 
 from ..framing import Framing
+from ..images import to_gray
 from .base import KEYPOINTS, Detections
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "yunet" / "face_detection_yunet_2023mar.onnx"
 MIN_SCORE = 0.8  # the bar of a face's score (see benchmarks/bench_detection.py and bench_false_faces.py)
 SUPPRESSION_IOU = 0.3
 MAX_SIDE = 640  # images are searched scaled down to this longest side at most (YuNet's own input size)
+# enhance=True: the image blurred (a Gaussian of this many pixels) against a dim sensor's noise, then equalized
+# locally (CLAHE: clip limit, tiles a side), so that a dark, noisy face shows; of the faces found there, only those
+# darker than ENHANCE_DARKER_THAN (the box's mean grey level in the image as it is) are kept: the rest are lit faces
+# that the other detectors frame better (benchmarks/bench_enhanced.py)
+ENHANCE_SIGMA, ENHANCE_CLAHE, ENHANCE_DARKER_THAN = 2.0, (2.0, 8), 60
 # FER2013's frame relative to YuNet's box (python -m fer_lib framing --detector yunet; results/face_framing_yunet.json)
 FRAMING = Framing(scale=1.297, dx=0.003, dy=0.025, measured_on=1801, sample=2000)
 
 
 class YuNet:
     """Faces in an image (gray (H, W) or RGB (H, W, 3) uint8) as Detections, largest first; `min_score`: the bar of a
-    face's score; `max_side`: the longest side the image is searched at (smaller is faster, misses small faces)."""
+    face's score; `max_side`: the longest side the image is searched at (smaller is faster, misses small faces);
+    `enhance`: search the image denoised and equalized locally instead (`enhanced`), where a dark face shows, and
+    keep only the dark faces found there (ENHANCE_DARKER_THAN)."""
 
     framing = FRAMING
 
-    def __init__(self, min_score: float = MIN_SCORE, max_side: int = MAX_SIDE):
+    def __init__(self, min_score: float = MIN_SCORE, max_side: int = MAX_SIDE, enhance: bool = False):
         import cv2
 
         if not MODEL_FILE.is_file():
             raise FileNotFoundError(f"{MODEL_FILE}: YuNet's model file is missing (it ships inside fer_lib)")
         self.min_score, self.max_side = min_score, max_side
+        self.enhance = enhance
         self.network = cv2.FaceDetectorYN.create(str(MODEL_FILE), "", (320, 320), min_score, SUPPRESSION_IOU, 100)
         self.size = (320, 320)
 
@@ -44,6 +53,8 @@ class YuNet:
         shrink = min(1.0, self.max_side / max(bgr.shape[:2]))
         if shrink < 1.0:
             bgr = cv2.resize(bgr, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+        if self.enhance:
+            bgr = cv2.cvtColor(enhanced(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)), cv2.COLOR_GRAY2BGR)
         size = (bgr.shape[1], bgr.shape[0])
         if size != self.size:
             self.network.setInputSize(size)
@@ -55,7 +66,31 @@ class YuNet:
         keypoints = np.full((len(rows), len(KEYPOINTS), 2), np.nan, np.float32)
         keypoints[:, 0], keypoints[:, 1], keypoints[:, 2] = points[:, 0], points[:, 1], points[:, 2]  # image-left eye first
         keypoints[:, 3] = points[:, 3:5].mean(axis=1)  # the mouth: between its corners
-        return Detections.from_corners(corners, rows[:, 14], keypoints, image.shape[:2])
+        found = Detections.from_corners(corners, rows[:, 14], keypoints, image.shape[:2])
+        return _dark_only(image, found) if self.enhance else found
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         return self.detect(image).boxes
+
+
+def enhanced(gray: np.ndarray, sigma: float = ENHANCE_SIGMA, clip: float = ENHANCE_CLAHE[0],
+             tiles: int = ENHANCE_CLAHE[1]) -> np.ndarray:
+    """A gray uint8 image blurred by a Gaussian of `sigma` pixels (0: not blurred), then equalized by CLAHE (`clip`
+    limit, `tiles` a side): a dim sensor's noise smoothed before the contrast is stretched, not stretched with it."""
+    import cv2
+
+    if sigma:
+        gray = cv2.GaussianBlur(gray, (0, 0), sigma)
+    return cv2.createCLAHE(clip, (tiles, tiles)).apply(gray)
+
+
+def box_greys(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The mean grey level of `image` (gray or RGB) inside each box (x, y, width, height)."""
+    gray = to_gray(image)
+    return np.array([gray[max(y, 0) : y + h, max(x, 0) : x + w].mean() if w > 0 and h > 0 else 255.0
+                     for x, y, w, h in np.asarray(boxes, int).reshape(-1, 4)])
+
+
+def _dark_only(image: np.ndarray, found: Detections) -> Detections:
+    keep = box_greys(image, found.boxes) < ENHANCE_DARKER_THAN
+    return found if keep.all() else Detections(found.boxes[keep], found.scores[keep], found.keypoints[keep])
