@@ -19,14 +19,12 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from common import report  # noqa: E402
+from common import faces_and_background, frames_options, report  # noqa: E402
 
-from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.conditions import apply  # noqa: E402
 from fer_lib.detectors import face_detector  # noqa: E402
 from fer_lib.detectors.base import MIN_FACE_SIDE  # noqa: E402
 from fer_lib.detectors.chain import CHECK_PRESENCE, Checked, _large  # noqa: E402
-from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, face_free_frames, finds, scenes  # noqa: E402
 
 CONDITIONS = ("low_light", "dark+angle")  # where the default finds fewest faces (benchmarks/README.md)
@@ -54,25 +52,16 @@ def kept(candidate, bar: float, presence: float) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", help="FER2013 (default: as fer_lib finds it, else the demo dataset)")
-    parser.add_argument("--rows", type=int, default=200, help="PublicTest faces (default: %(default)s)")
-    parser.add_argument("--skip", type=int, default=0, help="start at PublicTest face SKIP (held out: 1000)")
-    parser.add_argument("--background", default="rocket", help="the scikit-image photograph (held out: coffee)")
-    parser.add_argument("--seed", type=int, default=0, help="face-free frames' seed (held out: 1)")
-    parser.add_argument("--free-frames", type=int, default=480, help="real face-free frames (default: %(default)s)")
+    frames_options(parser, "check_ceiling")
     parser.add_argument("--size", type=int, default=96, help="face side in pixels (default: %(default)s)")
-    parser.add_argument("--name", default="check_ceiling", help="the result's file name (default: %(default)s)")
     args = parser.parse_args()
-    from skimage import data as photos
 
     from fer_lib.detectors.blazeface import BlazeFace
     from fer_lib.detectors.haar import HaarCascade
     from fer_lib.detectors.ssd import SSD
     from fer_lib.detectors.yunet import YuNet
 
-    dataset = load_fer2013(args.data, progress=False)
-    test = dataset.subset("PublicTest").rows(args.skip, args.rows)
-    background = to_gray(getattr(photos, args.background)())
+    dataset, test, background = faces_and_background(args)
     default, detectors = face_detector(), (YuNet(), BlazeFace(), HaarCascade(), SSD())
     check = Checked(detectors[0])
     rules = [(bar, presence) for bar in DARK_BARS for presence in PRESENCES]

@@ -20,15 +20,13 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from common import report  # noqa: E402
+from common import faces_and_background, frames_options, report  # noqa: E402
 
-from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.conditions import apply  # noqa: E402
 from fer_lib.detectors.base import MIN_FACE_SIDE  # noqa: E402
 from fer_lib.detectors.chain import _large, checked_fallbacks  # noqa: E402
 from fer_lib.detectors.yunet import (ENHANCE_CLAHE, ENHANCE_DARKER_THAN, ENHANCE_SIGMA, MIN_SCORE, YuNet,  # noqa: E402
                                      box_greys, enhanced)  # noqa: E402
-from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, face_free_frames, finds, scenes  # noqa: E402
 
 CONDITIONS = ("clean", "low_light", "dark+angle", "glasses+angle")  # the last three: the default's weakest
@@ -70,19 +68,9 @@ def chain(first, staged, last, setting: int | None):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", help="FER2013 (default: as fer_lib finds it, else the demo dataset)")
-    parser.add_argument("--rows", type=int, default=200, help="PublicTest faces (default: %(default)s)")
-    parser.add_argument("--skip", type=int, default=0, help="start at PublicTest face SKIP (held out: 1000)")
-    parser.add_argument("--background", default="rocket", help="the scikit-image photograph (held out: coffee)")
-    parser.add_argument("--seed", type=int, default=0, help="face-free frames' seed (held out: 1)")
-    parser.add_argument("--free-frames", type=int, default=480, help="real face-free frames (default: %(default)s)")
-    parser.add_argument("--name", default="enhanced", help="the result's file name (default: %(default)s)")
+    frames_options(parser, "enhanced")
     args = parser.parse_args()
-    from skimage import data as photos
-
-    dataset = load_fer2013(args.data, progress=False)
-    test = dataset.subset("PublicTest").rows(args.skip, args.rows)
-    background = to_gray(getattr(photos, args.background)())
+    dataset, test, background = faces_and_background(args)
     plain, second, fallbacks = YuNet(), YuNet(min_score=min(setting[2] for setting in SETTINGS)), checked_fallbacks()
     choices = [None, *range(len(SETTINGS))]
     found = {name: np.zeros(len(choices)) for name in CONDITIONS}
