@@ -25,6 +25,7 @@ from fer_lib.conditions import apply  # noqa: E402
 from fer_lib.detectors import face_detector  # noqa: E402
 from fer_lib.detectors.base import MIN_FACE_SIDE  # noqa: E402
 from fer_lib.detectors.chain import CHECK_PRESENCE, Checked, _large  # noqa: E402
+from fer_lib.detectors.yunet import box_greys  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, face_free_frames, finds, scenes  # noqa: E402
 
 CONDITIONS = ("low_light", "dark+angle")  # where the default finds fewest faces (benchmarks/README.md)
@@ -37,11 +38,8 @@ def candidates(detectors, check, frame):
     found = []
     for detector in detectors:
         faces = _large(detector.detect(frame), MIN_FACE_SIDE)
-        for box, points in zip(faces.boxes, faces.keypoints):
-            x, y, width, height = (int(v) for v in box)
-            inside = frame[max(y, 0) : y + height, max(x, 0) : x + width]
-            found.append((detector.framing.frames(box[None])[0], check.face_presence(frame, box, points),
-                          float(inside.mean()) if inside.size else 255.0))
+        for box, points, grey in zip(faces.boxes, faces.keypoints, box_greys(frame, faces.boxes)):
+            found.append((detector.framing.frames(box[None])[0], check.face_presence(frame, box, points), float(grey)))
     return found
 
 
