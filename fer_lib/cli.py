@@ -18,8 +18,8 @@ from .runtimes import RUNTIMES
 from .training import METRICS_FILE, PRECISIONS, TARGETS, TEACHER_WEIGHT
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
-MODEL_HELP = ("a shipped model's name (strong_cnn, robust_cnn) or a .keras file, e.g. runs/paper_cnn/best.keras "
-              "(default: robust_cnn)")
+MODEL_HELP = ("a shipped model's name (robust_cnn, strong_cnn, strong_ensemble, ferplus_cnn) or a .keras file, "
+              "e.g. runs/paper_cnn/best.keras (default: robust_cnn)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,9 +269,11 @@ def _parser() -> argparse.ArgumentParser:
     framing.add_argument("--output", metavar="JSON", help="also write the numbers to this JSON file")
     framing.set_defaults(command=_framing)
 
-    ship = commands.add_parser("ship", help="ship a finished run's best model inside fer_lib with its model card")
+    ship = commands.add_parser("ship", help="ship a finished run's best model inside fer_lib with its model card; "
+                               "several runs ship as one file that averages them")
     data_options(ship)
-    ship.add_argument("--run-dir", required=True, help="a finished run folder, e.g. runs/strong_cpu")
+    ship.add_argument("--run-dir", required=True, nargs="+", metavar="RUN_DIR",
+                      help="a finished run folder, e.g. runs/strong_cpu; several: their best epochs averaged")
     ship.add_argument("--name", required=True, help="the shipped model's name, e.g. strong_cnn")
     ship.add_argument("--models-dir", help="where it goes (default: fer_lib/models, FER2013 runs only)")
     ship.set_defaults(command=_ship)

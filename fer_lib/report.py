@@ -150,6 +150,7 @@ def results_table(metrics: dict) -> str:
     for name in available():
         card = model_card(name)
         default = ", the default" if name == DEFAULT else ""
+        default += f", {len(card['members'])} networks averaged" if "members" in card else ""
         lines.append(f"| `{name}`{default}, shipped (with {card['test_time']['chosen']}) | **{card['test']['accuracy']:.1%}** | "
                      f"{card['validation_accuracy']:.1%} | {plus(card)} | {card['parameters']:,} |")
     return "\n".join(lines)

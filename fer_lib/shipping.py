@@ -21,36 +21,50 @@ TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "c
 SMOOTHING_SIGMAS = (0.5, 0.6, 0.7, 0.8, 1.0)  # the Gaussian blurs (pixels) ship tries in front of the network
 
 
-def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | Path = MODELS_DIR) -> dict:
+def ship(run_dirs, dataset: FERDataset, name: str, models_dir: str | Path = MODELS_DIR) -> dict:
     """Ship a finished run's best epoch (by PrivateTest) as fer_lib's model `name`, with its model card.
 
-    The test-time options (a slight blur, flip averaging, and the corner windows for a network that looks at a centre
-    window: inference_model) are chosen on PrivateTest; PublicTest is measured for each, never used to choose.
-    The CPU latency is measured against the paper's CNN in the same run. Returns the card's numbers.
+    `run_dirs`: one run folder, or several: then their best epochs are averaged (inference.averaged) into one
+    .keras file, and the card names each member's recipe and run. The test-time options (a slight blur, flip
+    averaging, and the corner windows for a network that looks at a centre window: inference_model) are chosen on
+    PrivateTest; PublicTest is measured for each, never used to choose. The CPU latency is measured against the
+    paper's CNN in the same run. Returns the card's numbers.
     """
     import keras
 
     from . import __version__
     from .evaluation import evaluate_all
+    from .inference import averaged
     from .paper_cnn import build_paper_cnn
 
-    run_dir, models_dir = Path(run_dir), Path(models_dir)
+    run_dirs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(run_dir) for run_dir in run_dirs]
+    models_dir = Path(models_dir)
+    if not run_dirs:
+        raise ValueError("ship: no run folder given")
+    if len(set(run_dirs)) < len(run_dirs):
+        raise ValueError(f"ship: a run folder is named twice: {' '.join(map(str, run_dirs))}")
     if dataset.is_demo and models_dir.resolve() == MODELS_DIR:
         raise ValueError(f"{MODELS_DIR} ships models trained on the real FER2013; pass FER2013 or another models folder")
-    metrics_path = run_dir / METRICS_FILE
-    if not metrics_path.is_file():
-        raise FileNotFoundError(f"{metrics_path}: not a finished run (train it with python -m fer_lib train)")
-    metrics, history = json.loads(metrics_path.read_text()), read_history(run_dir)
+    members = [_finished_run(run_dir) for run_dir in run_dirs]
+    trained_on = {(Path(member["metrics"]["dataset"]["source"]).name, json.dumps(member["metrics"]["dataset"]["rows"]))
+                  for member in members}
+    if len(trained_on) > 1:
+        raise ValueError(f"ship: the runs {', '.join(map(str, run_dirs))} were trained on different data "
+                         f"({'; '.join(f'{source}, rows {rows}' for source, rows in sorted(trained_on))}); "
+                         "averaged members must share it")
     splits = dataset.split()
-    best = keras.models.load_model(run_dir / BEST_FILE, compile=False)
+    bests = [keras.models.load_model(run_dir / BEST_FILE, compile=False) for run_dir in run_dirs]
+    network = averaged(bests, name=name)
     options = {inference_label(flip, sigma, corners): (flip, sigma, corners)  # cheapest first
-               for corners in sorted({0, crop_margin(best)}) for flip in (False, True) for sigma in (0.0, *SMOOTHING_SIGMAS)}
-    candidates = {key: inference_model(best, *option) for key, option in options.items()}
+               for corners in sorted({0, crop_margin(network)}) for flip in (False, True)
+               for sigma in (0.0, *SMOOTHING_SIGMAS)}
+    candidates = {key: inference_model(network, *option) for key, option in options.items()}
     validation_all = {key: evaluate_all(model, splits.validation) for key, model in candidates.items()}
     test_all = {key: evaluate_all(model, splits.test) for key, model in candidates.items()}
     validation = {key: results["fer2013"].accuracy for key, results in validation_all.items()}
     test = {key: results["fer2013"] for key, results in test_all.items()}
-    chosen_on = choice_labels(metrics["config"].get("targets", "fer2013"), validation_all)
+    targets = {member["metrics"]["config"].get("targets", "fer2013") for member in members}
+    chosen_on = choice_labels(targets.pop() if len(targets) == 1 else "mix", validation_all)
     chosen = max(validation_all,  # the first of a tie: the cheaper option
                  key=lambda key: np.mean([validation_all[key][label_set].accuracy for label_set in chosen_on]))
     flip, sigma, corners = options[chosen]
@@ -62,16 +76,14 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
 
     latency = cpu_latency(keras.models.load_model(path, compile=False), splits.test.x)
     baseline = cpu_latency(build_paper_cnn(), splits.test.x)
+    described = [{"recipe": member["metrics"]["config"], "run": member["run"]} for member in members]
     card = {
         "name": name,
         "file": path.name,
         "bytes": path.stat().st_size,
-        "parameters": int(best.count_params()),
-        "dataset": metrics["dataset"],
-        "recipe": metrics["config"],
-        "run": {"folder": str(run_dir), "epochs_run": len(history), "best_epoch": metrics["best"]["epoch"],
-                "training_seconds": metrics["training_seconds"],
-                "median_epoch_seconds": float(history["seconds"].median())},
+        "parameters": int(network.count_params()),
+        "dataset": members[0]["metrics"]["dataset"],
+        **(described[0] if len(described) == 1 else {"members": described}),
         "test_time": {"chosen": chosen, "chosen_on": list(chosen_on), "flip": flip, "blur_sigma": sigma, "corners": corners,
                       "validation_accuracy": validation,
                       "test_accuracy": {key: result.accuracy for key, result in test.items()}},
@@ -91,6 +103,23 @@ def ship(run_dir: str | Path, dataset: FERDataset, name: str, models_dir: str | 
     return card
 
 
+def _finished_run(run_dir: Path) -> dict:
+    """A finished run's metrics.json and the card's summary of its run; one clear error for an unfinished one."""
+    metrics_path = run_dir / METRICS_FILE
+    if not metrics_path.is_file():
+        raise FileNotFoundError(f"{metrics_path}: not a finished run (train it with python -m fer_lib train)")
+    metrics, history = json.loads(metrics_path.read_text()), read_history(run_dir)
+    return {"metrics": metrics,
+            "run": {"folder": str(run_dir), "epochs_run": len(history), "best_epoch": metrics["best"]["epoch"],
+                    "training_seconds": metrics["training_seconds"],
+                    "median_epoch_seconds": float(history["seconds"].median())}}
+
+
+def members(card: dict) -> list[dict]:
+    """The runs a shipped model was built from, each {"recipe", "run"}: one, or an ensemble's members in order."""
+    return card["members"] if "members" in card else [{"recipe": card["recipe"], "run": card["run"]}]
+
+
 def choice_labels(targets: str, validation_all: dict) -> tuple[str, ...]:
     """The label sets a model's test-time option is chosen on: those it was taught (FER2013's labels, FER+'s
     majority, or both for a mixture), where PrivateTest has them."""
@@ -101,17 +130,14 @@ def choice_labels(targets: str, validation_all: dict) -> tuple[str, ...]:
 
 def card_markdown(card: dict) -> str:
     """The model card people read, from the card's numbers."""
-    test, recipe, run = card["test"], card["recipe"], card["run"]
+    test = card["test"]
     per_class = test["per_class"]
     confusion = np.array(test["confusion"]["rows_true_columns_predicted"])
     off_diagonal = confusion - np.diag(np.diag(confusion))
     true, predicted = np.unravel_index(off_diagonal.argmax(), confusion.shape)
     weakest = sorted(per_class, key=lambda emotion: per_class[emotion]["recall"])[:2]
     rows = card["dataset"]["rows"]
-    shown_recipe = ", ".join(f"{key} {_shown(value)}" for key, value in recipe.items() if key != "model")
     data = Path(card["dataset"]["source"]).name
-    command, in_code = retrain_command(recipe, run["folder"], data)
-    set_in_code = f" (set in code: {', '.join(f'{key} {_shown(value)}' for key, value in in_code.items())})" * bool(in_code)
     demo = " (the DEMO dataset, not FER2013)" if card["dataset"]["is_demo"] else ""
     chosen = card["test_time"]["chosen"]
     ferplus = card.get("ferplus")  # cards shipped before FER+ lack it
@@ -129,12 +155,7 @@ def card_markdown(card: dict) -> str:
         f"{rows['test']:,} PublicTest faces test (never used to choose).",
         "",
         "## Recipe",
-        f"`{recipe['model']}`: {shown_recipe}.",
-        f"Trained {run['epochs_run']} epochs in {run['training_seconds'] / 3600:.2f} h (wall time, median epoch "
-        f"{run['median_epoch_seconds']:.0f} s); shipped: epoch {run['best_epoch']}, the best by PrivateTest, "
-        f"{_test_time_words(card['test_time'])}.",
-        f"Retrain: `{command}`{set_in_code}, then "
-        f"`python -m fer_lib ship --run-dir {run['folder']} --data {data} --name {card['name']}`.",
+        *_recipe_lines(card, data),
         "",
         "## Accuracy",
         f"PublicTest (test) **{test['accuracy']:.2%}**; PrivateTest (validation) {card['validation_accuracy']:.2%}.",
@@ -184,6 +205,33 @@ def card_markdown(card: dict) -> str:
     return "\n".join(lines)
 
 
+def _recipe_lines(card: dict, data: str) -> list[str]:
+    """The card's recipe section: each run's recipe, how long it trained, and the commands that retrain and ship it."""
+    runs = members(card)
+    folders = " ".join(member["run"]["folder"] for member in runs)
+    ship_command = f"`python -m fer_lib ship --run-dir {folders} --data {data} --name {card['name']}`"
+    test_time = _test_time_words(card["test_time"])
+
+    def described(recipe: dict, run: dict) -> tuple[str, str, str]:
+        shown_recipe = ", ".join(f"{key} {_shown(value)}" for key, value in recipe.items() if key != "model")
+        command, in_code = retrain_command(recipe, run["folder"], data)
+        set_in_code = f" (set in code: {', '.join(f'{key} {_shown(value)}' for key, value in in_code.items())})" * bool(in_code)
+        trained = (f"Trained {run['epochs_run']} epochs in {run['training_seconds'] / 3600:.2f} h (wall time, median "
+                   f"epoch {run['median_epoch_seconds']:.0f} s)")
+        return f"`{recipe['model']}`: {shown_recipe}.", trained, f"`{command}`{set_in_code}"
+
+    if len(runs) == 1:
+        recipe, trained, command = described(runs[0]["recipe"], runs[0]["run"])
+        return [recipe, f"{trained}; shipped: epoch {runs[0]['run']['best_epoch']}, the best by PrivateTest, {test_time}.",
+                f"Retrain: {command}, then {ship_command}."]
+    lines = [f"The mean of {len(runs)} networks' probabilities (`fer_lib.inference.averaged`), each the best epoch by "
+             f"PrivateTest of its own run; shipped: {test_time}, in front of the mean.", ""]
+    for i, member in enumerate(runs, 1):
+        recipe, trained, command = described(member["recipe"], member["run"])
+        lines.append(f"{i}. {recipe} {trained}; its epoch {member['run']['best_epoch']}. Retrain: {command}.")
+    return lines + ["", f"Then: {ship_command}."]
+
+
 def retrain_command(recipe: dict, run_folder: str, data: str = "fer2013.csv") -> tuple[str, dict]:
     """The `train` command that repeats `recipe` (a metrics.json config) on `data` — a flag for each setting that
     differs from its model's defaults — and the differing settings the command line cannot set."""
@@ -224,7 +272,7 @@ def _shown(value) -> str:
 
 def readme_summary(card: dict) -> str:
     """A shipped model's headline numbers as the README's Markdown table."""
-    test, latency = card["test"], card["cpu_latency"]
+    test, latency, runs = card["test"], card["cpu_latency"], members(card)
     accuracy = card["test_time"]
     lines = [
         "| | |",
@@ -238,8 +286,9 @@ def readme_summary(card: dict) -> str:
         *(f"| {emotion} (PublicTest recall, n={scores['support']}) | {scores['recall']:.1%} |"
           for emotion, scores in test["per_class"].items()),
         f"| parameters, file size | {card['parameters']:,}, {card['bytes'] / 1e6:.1f} MB |",
-        f"| training | {card['run']['epochs_run']} epochs, {card['run']['training_seconds'] / 3600:.2f} h wall time "
-        f"(median epoch {card['run']['median_epoch_seconds']:.0f} s), best epoch {card['run']['best_epoch']} |",
+        *(f"| training{f' (member {i})' * (len(runs) > 1)} | {run['epochs_run']} epochs, "
+          f"{run['training_seconds'] / 3600:.2f} h wall time (median epoch {run['median_epoch_seconds']:.0f} s), "
+          f"best epoch {run['best_epoch']} |" for i, run in enumerate((member["run"] for member in runs), 1)),
         f"| CPU latency per face: one at a time, batches of 64 | {latency['model']['one_face_ms']:.2f} ms, "
         f"{latency['model']['batch_64_ms_per_face']:.3f} ms ({latency['ratio_to_paper_cnn']['one_face_ms']:.1f}x, "
         f"{latency['ratio_to_paper_cnn']['batch_64_ms_per_face']:.1f}x the paper's CNN) |",

@@ -47,7 +47,7 @@ def test_train_then_evaluate(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["evaluate", "--model", "missing.keras"],
-     "missing.keras: neither a shipped model (ferplus_cnn, robust_cnn, strong_cnn) nor a .keras file"),
+     "missing.keras: neither a shipped model (ferplus_cnn, robust_cnn, strong_cnn, strong_ensemble) nor a .keras file"),
     (["info", "--data", "nowhere.csv"], "nowhere.csv: no such file or folder"),
 ])
 def test_errors_are_one_line(argv, message, capsys):

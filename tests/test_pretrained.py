@@ -14,6 +14,7 @@ from fer_lib.evaluation import evaluate  # noqa: E402
 from fer_lib.inference import crop_margin, inference_label, inference_model, predict_proba, smoothing_matrix  # noqa: E402
 from fer_lib.pretrained import DEFAULT, MODELS_DIR, available, load_pretrained, model_card, pretrained_path  # noqa: E402
 from fer_lib.shipping import SMOOTHING_SIGMAS, card_markdown, retrain_command  # noqa: E402
+from fer_lib.shipping import members, readme_summary as shipping_summary  # noqa: E402
 from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
 from fer_lib.training import set_seed  # noqa: E402
 
@@ -24,7 +25,7 @@ MAX_SHORTFALL = 0.003  # the shipped model may score at most 0.3 points below th
 @pytest.mark.parametrize("name", available())
 def test_shipped_models_match_their_cards(name):
     card, model = model_card(name), load_pretrained(name)
-    taught_votes = card["recipe"].get("targets", "fer2013") != "fer2013"  # FER+'s 246 "not a face" / "unknown" left out
+    taught_votes = members(card)[0]["recipe"].get("targets", "fer2013") != "fer2013"  # FER+'s 246 "not a face" / "unknown" left out
     train = 28709 - 246 * taught_votes
     assert card["dataset"]["is_demo"] is False and card["dataset"]["rows"] == {"train": train, "validation": 3589, "test": 3589}
     assert card["bytes"] == pretrained_path(name).stat().st_size < 20e6
@@ -86,7 +87,7 @@ def test_models_are_named_or_given_by_path(tmp_path, capsys):
                      "--no-annotate"]) == 0
     assert (tmp_path / "by_name/predictions.csv").read_text() == (tmp_path / "by_path/predictions.csv").read_text()
     assert main(["predict", str(tmp_path / "astronaut.png"), "--model", "nope"]) == 2
-    assert "nope: neither a shipped model (ferplus_cnn, robust_cnn, strong_cnn) nor a .keras file" in capsys.readouterr().err
+    assert "nope: neither a shipped model (ferplus_cnn, robust_cnn, strong_cnn, strong_ensemble) nor a .keras file" in capsys.readouterr().err
 
 
 @pytest.mark.fer2013
@@ -214,6 +215,36 @@ def test_ship_writes_the_model_and_its_card(tmp_path, capsys):
     assert evaluate(shipped, demo.test).accuracy == pytest.approx(card["test"]["accuracy"])
 
 
+def test_ship_averages_several_runs_into_one_file_whose_card_names_each(tmp_path, capsys):
+    runs = [tmp_path / f"seed{seed}" for seed in (0, 1)]
+    for seed, run in enumerate(runs):
+        assert main(["train", "--model", "strong", "--data", "demo", "--run-dir", str(run), "--epochs", "3",
+                     "--train-limit", "64", "--seed", str(seed)]) == 0
+    models = tmp_path / "models"
+    assert main(["ship", "--data", "demo", "--run-dir", *map(str, runs), "--name", "pair", "--models-dir", str(models)]) == 0
+    card = model_card("pair", models)
+    assert "recipe" not in card and [member["run"]["folder"] for member in card["members"]] == list(map(str, runs))
+    assert [member["recipe"]["seed"] for member in card["members"]] == [0, 1]
+    single = build_strong_cnn(StrongConfig()).count_params()
+    assert card["parameters"] == 2 * single
+    text = (models / "pair.md").read_text()
+    assert "The mean of 2 networks' probabilities" in text and "--seed 1" in text
+    assert f"ship --run-dir {runs[0]} {runs[1]} --data " in text
+    # the file holds both members: its readings are the mean of theirs, behind the chosen test-time option
+    demo = load_fer2013("demo").split()
+    members = [inference_model(keras.models.load_model(run / "best.keras", compile=False), card["test_time"]["flip"],
+                               card["test_time"]["blur_sigma"]) for run in runs]
+    faces = demo.test.x[:8]
+    expected = np.mean([predict_proba(member, faces) for member in members], axis=0)
+    np.testing.assert_allclose(predict_proba(load_pretrained("pair", models), faces), expected, atol=1e-5)
+    assert evaluate(load_pretrained("pair", models), demo.test).accuracy == pytest.approx(card["test"]["accuracy"])
+    assert "| training (member 2) | 3 epochs" in shipping_summary(card)
+    capsys.readouterr()
+    assert main(["ship", "--data", "demo", "--run-dir", str(runs[0]), str(runs[0]), "--name", "x",
+                 "--models-dir", str(models)]) == 2
+    assert "a run folder is named twice" in capsys.readouterr().err
+
+
 def test_ship_refuses_demo_models_into_fer_lib_and_unfinished_runs(tmp_path, capsys):
     assert main(["ship", "--data", "demo", "--run-dir", str(tmp_path), "--name", "x"]) == 2
     assert "ships models trained on the real FER2013" in capsys.readouterr().err
@@ -223,12 +254,17 @@ def test_ship_refuses_demo_models_into_fer_lib_and_unfinished_runs(tmp_path, cap
 
 @pytest.mark.parametrize("name", available())
 def test_each_shipped_model_is_its_committed_runs_best_epoch(name):
+    """A model's run is committed in results/NAME_fer2013; an ensemble's members each in results/RUN_fer2013."""
     card = model_card(name)
-    metrics = json.loads((ROOT / f"results/{name}_fer2013/metrics.json").read_text())
-    assert card["recipe"] == metrics["config"] and card["run"]["best_epoch"] == metrics["best"]["epoch"]
-    assert card["run"]["training_seconds"] == metrics["training_seconds"]
-    assert card["test_time"]["test_accuracy"]["plain"] == pytest.approx(metrics["best"]["test"]["accuracy"])
-    assert card["test_time"]["validation_accuracy"]["plain"] == pytest.approx(metrics["best"]["validation_accuracy"])
+    runs = members(card)
+    for member in runs:
+        folder = name if len(runs) == 1 else Path(member["run"]["folder"]).name
+        metrics = json.loads((ROOT / f"results/{folder}_fer2013/metrics.json").read_text())
+        assert member["recipe"] == metrics["config"] and member["run"]["best_epoch"] == metrics["best"]["epoch"]
+        assert member["run"]["training_seconds"] == metrics["training_seconds"]
+    if len(runs) == 1:
+        assert card["test_time"]["test_accuracy"]["plain"] == pytest.approx(metrics["best"]["test"]["accuracy"])
+        assert card["test_time"]["validation_accuracy"]["plain"] == pytest.approx(metrics["best"]["validation_accuracy"])
 
 
 def test_retrain_command_repeats_the_recipe():
