@@ -1,10 +1,11 @@
 """What YuNet finds on a denoised, locally equalized copy of the frame, as the default's second stage: between
 YuNet on the frame as it is and the checked fallbacks (yunet+yunet-enhanced+checked). For each blur (a Gaussian of
-`sigma` pixels; 0: none), CLAHE clip limit and YuNet score bar on that copy, and a darkness bar (a face kept
-only where its box is darker than it in the frame as it is): the faces the chain finds in
+`sigma` pixels; 0: none), CLAHE clip limit and YuNet score bar on that copy, a darkness bar (a face kept
+only where its box is darker than it in the frame as it is) and a mirror bar (a face kept only where YuNet finds it
+in the mirrored copy too, at that score): the faces the chain finds in
 bench_detection's frames at 96 px, clean and under the three hardest conditions at the middle severity, and the
 face-free real frames in which it reports a face. The first row is the chain without the stage (yunet+checked); the
-default's stage is sigma ENHANCE_SIGMA, clip ENHANCE_CLAHE, YuNet's own bar and ENHANCE_DARKER_THAN.
+default's stage is sigma ENHANCE_SIGMA, clip ENHANCE_CLAHE, ENHANCE_SCORE, ENHANCE_DARKER_THAN and MIRROR_SCORE.
 
     python benchmarks/bench_enhanced.py [--data PATH] [--rows 200] [--skip 0] [--background rocket] [--seed 0]
         [--free-frames 480] [--name enhanced]
@@ -25,16 +26,19 @@ from common import faces_and_background, frames_options, report  # noqa: E402
 from fer_lib.conditions import apply  # noqa: E402
 from fer_lib.detectors.base import MIN_FACE_SIDE  # noqa: E402
 from fer_lib.detectors.chain import _large, checked_fallbacks  # noqa: E402
-from fer_lib.detectors.yunet import (ENHANCE_CLAHE, ENHANCE_DARKER_THAN, ENHANCE_SIGMA, MIN_SCORE, YuNet,  # noqa: E402
-                                     box_greys, enhanced)  # noqa: E402
+from fer_lib.detectors.yunet import (ENHANCE_CLAHE, ENHANCE_DARKER_THAN, ENHANCE_SIGMA, MIN_SCORE,  # noqa: E402
+                                     MIRROR_SCORE, YuNet, box_greys, enhanced, mirror_confirmed)  # noqa: E402
 from fer_lib.robustness import MIDDLE_SEVERITY, face_free_frames, finds, scenes  # noqa: E402
 
 CONDITIONS = ("clean", "low_light", "dark+angle", "glasses+angle")  # the last three: the default's weakest
 # (blur sigma, CLAHE clip limit, score bar, darkness bar: a face is kept only where its box's mean grey level in the
-# frame as it is lies below this; None: any face)
-SETTINGS = [*((sigma, clip, MIN_SCORE, None) for sigma in (0.0, 1.0, 2.0, 3.0) for clip in (ENHANCE_CLAHE[0], 3.0)),
-            *((ENHANCE_SIGMA, ENHANCE_CLAHE[0], MIN_SCORE, dark) for dark in (ENHANCE_DARKER_THAN, 100)),
-            *((ENHANCE_SIGMA, ENHANCE_CLAHE[0], 0.7, dark) for dark in (ENHANCE_DARKER_THAN, 100, None))]
+# frame as it is lies below this, None: any face; mirror bar: a face is kept only where YuNet finds it in the mirrored
+# copy too at this score, None: no such check)
+SETTINGS = [*((sigma, clip, MIN_SCORE, None, None) for sigma in (0.0, 1.0, 2.0, 3.0) for clip in (ENHANCE_CLAHE[0], 3.0)),
+            *((ENHANCE_SIGMA, ENHANCE_CLAHE[0], MIN_SCORE, dark, None) for dark in (ENHANCE_DARKER_THAN, 100)),
+            *((ENHANCE_SIGMA, ENHANCE_CLAHE[0], 0.7, dark, None) for dark in (ENHANCE_DARKER_THAN, 100, None)),
+            *((ENHANCE_SIGMA, ENHANCE_CLAHE[0], bar, ENHANCE_DARKER_THAN, mirror)
+              for bar, mirror in ((0.7, MIRROR_SCORE), (0.6, MIRROR_SCORE), (0.5, 0.5), (0.4, 0.5)))]
 
 
 def outcomes(frame, plain, second, fallbacks):
@@ -44,13 +48,17 @@ def outcomes(frame, plain, second, fallbacks):
     if len(first):
         return plain.framing.frames(first.boxes), None, None, None
     staged, seconds, copies = [], [], {}
-    for sigma, clip, bar, dark in SETTINGS:
-        if (sigma, clip) not in copies:  # one search per copy, its faces kept at each bar
+    for sigma, clip, bar, dark, mirror in SETTINGS:
+        if (sigma, clip) not in copies:  # one search per copy (and its mirror image), its faces kept at each bar
             start = time.perf_counter()
-            found = _large(second.detect(enhanced(frame, sigma, clip)), MIN_FACE_SIDE)
-            copies[sigma, clip] = found, time.perf_counter() - start, box_greys(frame, found.boxes)
-        found, took, greys = copies[sigma, clip]
+            copy = enhanced(frame, sigma, clip)
+            found = _large(second.detect(copy), MIN_FACE_SIDE)
+            mirrored = second.detect(np.ascontiguousarray(copy[:, ::-1])) if len(found) else None
+            copies[sigma, clip] = found, time.perf_counter() - start, box_greys(frame, found.boxes), mirrored
+        found, took, greys, mirrored = copies[sigma, clip]
         keep = (found.scores >= bar) & (greys < (dark if dark is not None else np.inf))
+        if mirror is not None and len(found):
+            keep &= mirror_confirmed(found.boxes, mirrored.boxes, mirrored.scores, frame.shape[1], mirror)
         staged.append(second.framing.frames(found.boxes[keep]))
         seconds.append(took)
     last = fallbacks.detect(frame)
@@ -71,7 +79,8 @@ def main() -> int:
     frames_options(parser, "enhanced")
     args = parser.parse_args()
     dataset, test, background = faces_and_background(args)
-    plain, second, fallbacks = YuNet(), YuNet(min_score=min(setting[2] for setting in SETTINGS)), checked_fallbacks()
+    bar = min(min(setting[2], setting[4] or 1.0) for setting in SETTINGS)
+    plain, second, fallbacks = YuNet(), YuNet(min_score=bar, mirror_score=None), checked_fallbacks()
     choices = [None, *range(len(SETTINGS))]
     found = {name: np.zeros(len(choices)) for name in CONDITIONS}
     for name in CONDITIONS:
@@ -90,9 +99,9 @@ def main() -> int:
             seconds, searched = seconds + took, searched + 1
     rows = []
     for i, c in enumerate(choices):
-        sigma, clip, bar, dark = SETTINGS[c] if c is not None else (None, None, None, None)
+        sigma, clip, bar, dark, mirror = SETTINGS[c] if c is not None else (None,) * 5
         rows.append({"stage": "none (yunet+checked)" if c is None else "enhanced", "sigma": sigma, "clip": clip,
-                     "score_bar": bar, "darker_than": dark, **{f"found_{name} %": round(100 * found[name][i] / len(test), 1)
+                     "score_bar": bar, "darker_than": dark, "mirror_bar": mirror, **{f"found_{name} %": round(100 * found[name][i] / len(test), 1)
                                           for name in CONDITIONS},
                      "false_face_frames %": round(100 * false[i] / len(free), 2),
                      "stage ms": None if c is None else round(1000 * seconds[c] / max(searched, 1), 1)})

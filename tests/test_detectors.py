@@ -13,7 +13,8 @@ pytest.importorskip("ai_edge_litert")
 from fer_lib.detectors import BACKENDS, DEFAULT_DETECTOR, DETECTORS, describe, face_detector  # noqa: E402
 from fer_lib.detectors import chain  # noqa: E402
 from fer_lib.detectors.base import MIN_FACE_SIDE, Detections  # noqa: E402
-from fer_lib.detectors.yunet import FRAMING, MODEL_FILE, YuNet, enhanced  # noqa: E402
+from fer_lib.detectors.yunet import (ENHANCE_SCORE, FRAMING, MIRROR_SCORE, MODEL_FILE, YuNet, mirror_confirmed,  # noqa: E402
+                                     enhanced)  # noqa: E402
 from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.robustness import face_free_frames  # noqa: E402
 
@@ -67,9 +68,23 @@ def test_yunet_finds_a_dark_grainy_face_in_the_image_denoised_and_equalized():
     assert dark.mean() < 25 and len(YuNet().detect(dark)) == 0
     found = YuNet(enhance=True).detect(dark)
     assert len(found) == 1 and iou(found.boxes[0], lit.boxes[0]) > 0.7
-    assert found.boxes.tolist() == YuNet().detect(enhanced(dark)).boxes.tolist()  # the stage is `enhanced`, then YuNet
+    stage = YuNet(min_score=ENHANCE_SCORE, mirror_score=MIRROR_SCORE)  # the stage is `enhanced`, then YuNet
+    assert found.boxes.tolist() == stage.detect(enhanced(dark)).boxes.tolist()
     assert face_detector().detect(dark).boxes.tolist() == found.boxes.tolist()  # the default's second stage
     assert len(YuNet(enhance=True).detect(skdata.astronaut())) == 0  # a lit face is left to the other stages
+
+
+def test_a_face_in_the_dark_counts_only_where_the_mirrored_image_has_it_too():
+    width = 640
+    boxes = np.array([[100, 50, 80, 90], [400, 300, 60, 60]])
+    mirrored = np.array([[width - 100 - 80 + 4, 52, 80, 88],  # the first face, mirrored, a little off
+                         [width - 400 - 60, 300, 60, 60]])  # the second
+    scores = np.array([0.35, 0.2])  # the second scored under the bar
+    assert mirror_confirmed(boxes, mirrored, scores, width, MIRROR_SCORE).tolist() == [True, False]
+    assert mirror_confirmed(boxes, mirrored, scores, width, 0.1).tolist() == [True, True]
+    assert mirror_confirmed(boxes, mirrored[:0], scores[:0], width, 0.1).tolist() == [False, False]
+    assert mirror_confirmed(boxes, boxes, scores, width, 0.1).tolist() == [False, False]  # not mirrored back: elsewhere
+    assert YuNet(enhance=True).mirror_score == MIRROR_SCORE and YuNet().mirror_score is None
 
 
 def test_small_faces_are_not_reported():

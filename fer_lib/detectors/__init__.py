@@ -35,7 +35,7 @@ BACKENDS = {
     "tiles": Backend("blazeface", "TileSearch", "BlazeFace on nine smaller tiles of the frame, for faces small in it"),
     "yunet": Backend("yunet", "YuNet", "YuNet (OpenCV's FaceDetectorYN, vendored): fast and precise, five landmarks"),
     "yunet-enhanced": Backend("yunet", "YuNet", "YuNet on a denoised, locally equalized copy of the image: faces in "
-                              "the dark", (("enhance", True),)),
+                              "the dark, each confirmed on the mirrored copy", (("enhance", True),)),
     "checked": Backend("chain", "checked_fallbacks", "BlazeFace, then the Haar cascade, then the SSD, each face kept "
                        "only where MediaPipe's face mesh sees one in a denoised, equalized close-up"),
 }

@@ -23,6 +23,9 @@ MAX_SIDE = 640  # images are searched scaled down to this longest side at most (
 # darker than ENHANCE_DARKER_THAN (the box's mean grey level in the image as it is) are kept: the rest are lit faces
 # that the other detectors frame better (benchmarks/bench_enhanced.py)
 ENHANCE_SIGMA, ENHANCE_CLAHE, ENHANCE_DARKER_THAN = 2.0, (2.0, 8), 60
+# ...searched there at a lower score bar, each face kept only where YuNet finds it in the mirrored copy too (a box
+# overlapping it by IoU >= MIRROR_IOU, scored MIRROR_SCORE or more): noise rarely looks like a face both ways round
+ENHANCE_SCORE, MIRROR_SCORE, MIRROR_IOU = 0.7, 0.3, 0.5
 # FER2013's frame relative to YuNet's box (python -m fer_lib framing --detector yunet; results/face_framing_yunet.json)
 FRAMING = Framing(scale=1.297, dx=0.003, dy=0.025, measured_on=1801, sample=2000)
 
@@ -31,18 +34,26 @@ class YuNet:
     """Faces in an image (gray (H, W) or RGB (H, W, 3) uint8) as Detections, largest first; `min_score`: the bar of a
     face's score; `max_side`: the longest side the image is searched at (smaller is faster, misses small faces);
     `enhance`: search the image denoised and equalized locally instead (`enhanced`), where a dark face shows, and
-    keep only the dark faces found there (ENHANCE_DARKER_THAN)."""
+    keep only the dark faces found there (ENHANCE_DARKER_THAN), at a bar of ENHANCE_SCORE, each confirmed in the
+    mirrored copy (MIRROR_SCORE); `mirror_score`: keep a face only where the mirrored image has one at that score or
+    more in the same place (None: no such check, the default without `enhance`)."""
 
     framing = FRAMING
 
-    def __init__(self, min_score: float = MIN_SCORE, max_side: int = MAX_SIDE, enhance: bool = False):
+    def __init__(self, min_score: float | None = None, max_side: int = MAX_SIDE, enhance: bool = False,
+                 mirror_score: float | None = None):
         import cv2
 
         if not MODEL_FILE.is_file():
             raise FileNotFoundError(f"{MODEL_FILE}: YuNet's model file is missing (it ships inside fer_lib)")
-        self.min_score, self.max_side = min_score, max_side
+        if min_score is None:
+            min_score = ENHANCE_SCORE if enhance else MIN_SCORE
+        if mirror_score is None and enhance:
+            mirror_score = MIRROR_SCORE
+        self.min_score, self.max_side, self.mirror_score = min_score, max_side, mirror_score
         self.enhance = enhance
-        self.network = cv2.FaceDetectorYN.create(str(MODEL_FILE), "", (320, 320), min_score, SUPPRESSION_IOU, 100)
+        bar = min_score if mirror_score is None else min(min_score, mirror_score)
+        self.network = cv2.FaceDetectorYN.create(str(MODEL_FILE), "", (320, 320), bar, SUPPRESSION_IOU, 100)
         self.size = (320, 320)
 
     def detect(self, image: np.ndarray) -> Detections:
@@ -59,8 +70,12 @@ class YuNet:
         if size != self.size:
             self.network.setInputSize(size)
             self.size = size
-        _, rows = self.network.detect(bgr)
-        rows = np.zeros((0, 15), np.float32) if rows is None else rows.reshape(-1, 15) / np.r_[[shrink] * 14, 1.0]
+        rows = self._rows(bgr)
+        rows = rows[rows[:, 14] >= self.min_score]
+        if self.mirror_score is not None and len(rows):
+            mirrored = self._rows(np.ascontiguousarray(bgr[:, ::-1]))
+            rows = rows[mirror_confirmed(rows[:, :4], mirrored[:, :4], mirrored[:, 14], bgr.shape[1], self.mirror_score)]
+        rows = rows / np.r_[[shrink] * 14, 1.0]
         corners = np.concatenate([rows[:, :2], rows[:, :2] + rows[:, 2:4]], axis=1)
         points = rows[:, 4:14].reshape(-1, 5, 2)
         keypoints = np.full((len(rows), len(KEYPOINTS), 2), np.nan, np.float32)
@@ -71,6 +86,26 @@ class YuNet:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         return self.detect(image).boxes
+
+    def _rows(self, bgr: np.ndarray) -> np.ndarray:
+        """YuNet's rows for an image at its search size: box (x, y, w, h), five landmarks, score."""
+        _, rows = self.network.detect(bgr)
+        return np.zeros((0, 15), np.float32) if rows is None else rows.reshape(-1, 15)
+
+
+def mirror_confirmed(boxes: np.ndarray, mirrored_boxes: np.ndarray, mirrored_scores: np.ndarray, width: int,
+                     bar: float) -> np.ndarray:
+    """Which `boxes` (x, y, w, h in an image `width` pixels wide) a search of the mirrored image confirms: one of its
+    boxes, scored `bar` or more, lies in the same place once mirrored back (IoU >= MIRROR_IOU)."""
+    b = np.asarray(mirrored_boxes, np.float64).reshape(-1, 4)[np.asarray(mirrored_scores) >= bar]
+    a = np.asarray(boxes, np.float64).reshape(-1, 4)[:, None]
+    if not len(b):
+        return np.zeros(len(a), bool)
+    b = np.stack([width - b[:, 0] - b[:, 2], b[:, 1], b[:, 2], b[:, 3]], axis=1)[None]
+    overlap = (np.clip(np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+               * np.clip(np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None))
+    union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - overlap
+    return (overlap / np.maximum(union, 1e-9) >= MIRROR_IOU).any(axis=1)
 
 
 def enhanced(gray: np.ndarray, sigma: float = ENHANCE_SIGMA, clip: float = ENHANCE_CLAHE[0],
