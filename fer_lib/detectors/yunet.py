@@ -12,7 +12,7 @@ import numpy as np
 
 from ..framing import Framing
 from ..images import to_gray
-from .base import KEYPOINTS, Detections
+from .base import KEYPOINTS, Detections, overlaps
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "yunet" / "face_detection_yunet_2023mar.onnx"
 MIN_SCORE = 0.8  # the bar of a face's score (see benchmarks/bench_detection.py and bench_false_faces.py)
@@ -97,15 +97,11 @@ def mirror_confirmed(boxes: np.ndarray, mirrored_boxes: np.ndarray, mirrored_sco
                      bar: float) -> np.ndarray:
     """Which `boxes` (x, y, w, h in an image `width` pixels wide) a search of the mirrored image confirms: one of its
     boxes, scored `bar` or more, lies in the same place once mirrored back (IoU >= MIRROR_IOU)."""
-    b = np.asarray(mirrored_boxes, np.float64).reshape(-1, 4)[np.asarray(mirrored_scores) >= bar]
-    a = np.asarray(boxes, np.float64).reshape(-1, 4)[:, None]
-    if not len(b):
-        return np.zeros(len(a), bool)
-    b = np.stack([width - b[:, 0] - b[:, 2], b[:, 1], b[:, 2], b[:, 3]], axis=1)[None]
-    overlap = (np.clip(np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-               * np.clip(np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None))
-    union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - overlap
-    return (overlap / np.maximum(union, 1e-9) >= MIRROR_IOU).any(axis=1)
+    x, y, w, h = np.asarray(mirrored_boxes, np.float64).reshape(-1, 4)[np.asarray(mirrored_scores) >= bar].T
+    back = np.stack([width - x - w, y, width - x, y + h], axis=1)  # corners, mirrored back
+    corners = np.asarray(boxes, np.float64).reshape(-1, 4)
+    corners = np.concatenate([corners[:, :2], corners[:, :2] + corners[:, 2:]], axis=1)
+    return np.array([bool((overlaps(box, back) >= MIRROR_IOU).any()) for box in corners], bool)
 
 
 def enhanced(gray: np.ndarray, sigma: float = ENHANCE_SIGMA, clip: float = ENHANCE_CLAHE[0],
