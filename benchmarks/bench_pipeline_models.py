@@ -9,12 +9,14 @@ minus crop level counted on the found faces only), the frame (the found faces re
 they were placed) and the detector's own framing and alignment (placed minus end to end, both on the found faces).
 
     python benchmarks/bench_pipeline_models.py --models robust_cnn runs/pipeline_models/robust_cnn.keras [--data PATH]
-        [--rows N] [--sizes 48 96] [--name pipeline_models] [--several-crops]
+        [--rows N] [--sizes 48 96] [--name pipeline_models] [--several-crops] [--labels fer2013|ferplus]
 
 Writes results/NAME.json (per model, condition and face size: found, crop-level, placed and end-to-end accuracy, the
 gap between crop level and end to end and its three parts) and results/NAME_summary.json (per model and size: the
 clean and mean gaps, the largest, how many of the rows are within 2 points, and in how many the faces not found alone
 cost more than 2 points: there the gap stays over 2 unless the found faces read better in their frames than cut out).
+With --labels ferplus the faces are those of the first N whose FER+ vote majority is one of the seven emotions, scored
+against it.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from common import report  # noqa: E402
 from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.conditions import CONDITIONS, HELD_OUT, apply  # noqa: E402
 from fer_lib.detectors import DEFAULT_DETECTOR, face_detector  # noqa: E402
+from fer_lib.evaluation import LABEL_SETS, labelled  # noqa: E402
 from fer_lib.faces import CROP_VIEWS  # noqa: E402
 from fer_lib.images import to_gray  # noqa: E402
 from fer_lib.inference import predict_proba, predict_proba_averaged  # noqa: E402
@@ -48,11 +51,16 @@ def main() -> int:
     parser.add_argument("--name", default="pipeline_models", help="the results' file names (default: %(default)s)")
     parser.add_argument("--several-crops", action="store_true", help="also each model reading every face in the "
                         "crops of faces.CROP_VIEWS, averaged (EmotionReader's several_crops)")
+    parser.add_argument("--labels", choices=LABEL_SETS, default="fer2013", help="score against FER2013's labels or "
+                        "the FER+ vote majority, on the faces that have one (default: %(default)s)")
     args = parser.parse_args()
     from skimage import data as photos
 
     dataset = load_fer2013(args.data, progress=False)
-    test = dataset.subset("PublicTest").head(args.rows)
+    try:
+        test = labelled(dataset.subset("PublicTest").head(args.rows), args.labels)
+    except ValueError as error:
+        parser.error(f"--labels {args.labels}: {error}")
     models = {name: load_model(name) for name in args.models}
     detector, background = face_detector(), to_gray(photos.rocket())
     rows = []
@@ -74,6 +82,7 @@ def main() -> int:
                     rows.append(row(reading, condition, severity, size, found, crop_right[name], placed_right,
                                     read == test.y))
     about = {"detector": DEFAULT_DETECTOR, "source": dataset.source, "is_demo": dataset.is_demo, "faces": len(test),
+             "labels": args.labels,
              "background": "skimage.data.rocket"}
     report(args.name, rows, about)
     report(f"{args.name}_summary", summary(rows), about)

@@ -606,12 +606,9 @@ def _robustness(args) -> int:
     dataset = _load(args)
     test = dataset.subset("PublicTest").head(args.rows)
     if args.labels == "ferplus":  # the faces with a FER+ majority among the seven, labelled by it
-        from .dataset import Subset
-        from .evaluation import labels
+        from .evaluation import labelled
 
-        majority = labels(test, "ferplus")
-        kept = majority >= 0
-        test = Subset(test.x[kept], majority[kept], test.votes[kept])
+        test = labelled(test, "ferplus")
     if len(test) == 0:
         raise DataError(f"{dataset.source}: no PublicTest rows to measure on")
     conditions, severities = tuple(args.conditions or CONDITIONS), tuple(sorted(set(args.severities)))

@@ -73,6 +73,16 @@ def labels(subset: Subset, label_set: str = "fer2013") -> np.ndarray:
     return majority_labels(subset.votes)
 
 
+def labelled(subset: Subset, label_set: str = "fer2013") -> Subset:
+    """`subset` scored against `label_set`: as it is for FER2013's labels; for FER+'s, only the rows whose vote
+    majority is one of the seven emotions, labelled by it (the same ValueError as `labels`)."""
+    label = labels(subset, label_set)
+    if label_set == "fer2013":
+        return subset
+    kept = label >= 0
+    return Subset(subset.x[kept], label[kept], subset.votes[kept])
+
+
 def label_sets(subset: Subset) -> tuple[str, ...]:
     """The label sets `subset` can be scored against."""
     return LABEL_SETS if subset.votes is not None else LABEL_SETS[:1]

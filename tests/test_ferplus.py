@@ -8,7 +8,7 @@ import pytest
 from fer_lib import DataError, load_fer2013
 from fer_lib.cli import main
 from fer_lib.dataset import EMOTIONS, USAGES
-from fer_lib.evaluation import evaluate_all, labels, score_split
+from fer_lib.evaluation import evaluate_all, labelled, labels, score_split
 from fer_lib.dataset import Subset
 from fer_lib.ferplus import COLUMNS, majority_labels, read_votes, teaches, vote_distribution
 from fer_lib.training import target_matrix, with_targets
@@ -45,6 +45,18 @@ def test_the_majority_is_the_one_emotion_with_most_votes():
     votes = np.array([votes_for("happy"), votes_for("contempt"), votes_for("unknown"), votes_for("NF"),
                       [5, 5, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 10, votes_for("fear")])
     assert majority_labels(votes).tolist() == [EMOTIONS.index("happy"), -1, -1, -1, -1, -1, EMOTIONS.index("fear")]
+
+
+def test_labelled_keeps_the_faces_with_a_majority_among_the_seven():
+    votes = np.array([votes_for("happy"), votes_for("contempt"), votes_for("NF"), votes_for("fear")])
+    x = np.stack([np.full((48, 48), i, np.uint8) for i in range(4)])
+    subset = Subset(x, np.array([0, 1, 2, 3]), votes)
+    assert labelled(subset, "fer2013") is subset
+    kept = labelled(subset, "ferplus")
+    assert kept.y.tolist() == [EMOTIONS.index("happy"), EMOTIONS.index("fear")]
+    assert kept.x[:, 0, 0].tolist() == [0, 3] and kept.votes.tolist() == votes[[0, 3]].tolist()
+    with pytest.raises(ValueError, match="no FER\\+ votes"):
+        labelled(Subset(x, subset.y), "ferplus")
 
 
 def test_votes_beside_the_data_are_attached_and_score_the_majority(tmp_path):
