@@ -114,8 +114,11 @@ class LiveReader:
     def __init__(self, model=None, detector: str = DEFAULT_DETECTOR):
         from .predict import readers
 
+        from .pretrained import DEFAULT
+
         self.photos, self.video = readers(model, detector, video_detect_side=320)
-        self.model_name = getattr(self.photos.model, "name", str(model))
+        # the name the user gave (a shipped name or a file), not the network's own: ferplus_cnn's is robust_cnn
+        self.model_name = model if isinstance(model, str) else DEFAULT if model is None else getattr(model, "name", "a model")
         self.detector = detector
         self.lock = threading.Lock()
 

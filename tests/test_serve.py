@@ -19,6 +19,7 @@ from fer_lib import browser
 from fer_lib.cameras import astronaut_clip, write_y4m
 from fer_lib.cli import _parser, main
 from fer_lib.predict import COLUMNS, EmotionReader
+from fer_lib.pretrained import DEFAULT
 from fer_lib.serve import WEB, FrameError, Latest, LiveReader, Tracks, decode_frame, iou, make_app, running
 
 BROWSER_MISSING = browser.missing()
@@ -128,7 +129,9 @@ def test_bad_uploads_get_one_line_and_the_server_carries_on(server):
     status, result = post(server + "api/video?name=clip.mp4&fps=0", b"x")
     assert status == 400 and "fps=0" in result["error"]
     with urllib.request.urlopen(server + "api/info") as reply:
-        assert json.loads(reply.read())["columns"] == list(COLUMNS)
+        info = json.loads(reply.read())
+    assert info["columns"] == list(COLUMNS)
+    assert info["model"] == DEFAULT  # the shipped name, not the network's own (ferplus_cnn's is robust_cnn)
 
 
 def test_a_video_is_read_once_a_second(server, tmp_path, clip):

@@ -16,7 +16,7 @@ window.fer = fer;
 const $ = (id) => document.getElementById(id);
 const video = $("video"), overlay = $("overlay");
 const grab = document.createElement("canvas");
-let socket = null, stream = null, started = 0, lastDrawn = 0;
+let socket = null, stream = null, started = 0, lastDrawn = 0, lastClock = -Infinity;
 let link = {sent: 0, replies: 0};  // this connection's frames sent and answered
 
 function say(text) {
@@ -103,7 +103,10 @@ function received(reply) {
   fer.dropped = reply.dropped || 0;
   if (reply.error) {
     say(`Frame not read: ${reply.error}`);
+  } else if (reply.clock < lastClock) {
+    // grabbed before a frame already read (its JPEG was ready later): too late to show or record, kept in order
   } else {
+    lastClock = reply.clock;
     fer.readings += 1;
     fer.last = reply;
     fer.latencies.push(now - reply.clock);
