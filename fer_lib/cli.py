@@ -18,8 +18,8 @@ from .runtimes import RUNTIMES
 from .training import METRICS_FILE, PRECISIONS, TARGETS, TEACHER_WEIGHT
 
 SPLIT_NAMES = {"train": "Training", "validation": "PrivateTest", "test": "PublicTest"}
-MODEL_HELP = ("a shipped model's name (robust_cnn, strong_cnn, strong_ensemble, ferplus_cnn) or a .keras file, "
-              "e.g. runs/paper_cnn/best.keras (default: robust_cnn)")
+MODEL_HELP = ("a shipped model's name (ferplus_cnn, robust_cnn, strong_cnn, strong_ensemble) or a .keras file, "
+              "e.g. runs/paper_cnn/best.keras (default: ferplus_cnn)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,6 +381,22 @@ def _runtime_label(model) -> str:
     return f"{model.runtime} ({model.precision})" if hasattr(model, "runtime") else "keras"
 
 
+def _note_labels(args) -> None:
+    """A note where shipped models taught FER+'s votes are scored against FER2013's labels, which they did not learn."""
+    taught_votes = [spec for spec in args.model or [None] if _taught(spec) == "ferplus"]
+    if args.labels == "fer2013" and taught_votes:
+        print(f"note: {', '.join(map(_model_name, taught_votes))} learned FER+'s votes, not FER2013's labels: "
+              "--labels ferplus scores against the annotators' majority")
+
+
+def _taught(spec: str | None) -> str | None:
+    """The targets the shipped model `spec` names was taught (None for a file or an unknown name)."""
+    from .pretrained import available, model_card
+    from .shipping import taught
+
+    return taught(model_card(_model_name(spec))) if _model_name(spec) in available() else None
+
+
 def _model_name(spec: str | None) -> str:
     from .pretrained import DEFAULT
 
@@ -481,6 +497,7 @@ def _evaluate(args) -> int:
         raise DataError(f"{dataset.source}: no {SPLIT_NAMES[args.split]} rows to evaluate on")
     result = evaluate(model, subset, args.labels)
     labels = "FER2013's labels" if args.labels == "fer2013" else "the FER+ vote majority"
+    _note_labels(args)
     print(f"{SPLIT_NAMES[args.split]} ({result.per_class['support'].sum()} faces{', DEMO dataset' if dataset.is_demo else ''}, "
           f"test time: {test_time}, runtime: {_runtime_label(model)}): accuracy {result.accuracy:.4f} against {labels}")
     print(result.per_class.round(4).to_string())
@@ -624,6 +641,7 @@ def _robustness(args) -> int:
     print(accuracy_grid(table).round(4).to_string())
     print(f"mean over all conditions and severities: {numbers['summary']['mean_accuracy']:.4f} "
           f"(clean {numbers['summary']['clean_accuracy']:.4f})")
+    _note_labels(args)
     if args.detectors:
         from .detectors import face_detector
         from .robustness import end_to_end, false_faces, false_faces_in_photos

@@ -38,7 +38,7 @@ CSV_FILE, JSON_FILE, PARQUET_FILE, ANNOTATED_DIR = "predictions.csv", "predictio
 class EmotionReader:
     """Faces and their emotion probabilities in one image: `reader(image)` -> (boxes (N, 4), probabilities (N, 7)).
 
-    `model`: a shipped model's name, a .keras file or a Keras model (default: the shipped robust_cnn); `detector`: a
+    `model`: a shipped model's name, a .keras file or a Keras model (default: the shipped ferplus_cnn); `detector`: a
     name in detectors.DETECTORS (default: yunet+yunet-enhanced+checked) or a detector; `framing`: the detector's
     own unless given; `several_crops`: read each face in the crops of faces.CROP_VIEWS (aligned and not, moved a little each
     way) and average them, which makes a reading less sensitive to where the detector put the box (about six times
@@ -80,7 +80,7 @@ def detect_emotions(image, model=None, *, bgr: bool = False, detector: str = DEF
     mouth, BlazeFace the ears too, the Haar cascade the eyes where its eye cascade finds a pair).
 
     `image`: a file's path, a PIL image or an array (gray, RGB or RGBA; `bgr=True` for an array in OpenCV's
-    blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: robust_cnn), a .keras
+    blue-green-red order, as `cv2.imread` gives it). `model`: a shipped model's name (default: ferplus_cnn), a .keras
     file or a Keras model; `detector`: a name in detectors.DETECTORS (default: yunet+yunet-enhanced+checked: YuNet;
     where it finds no face, YuNet on the image denoised and equalized; then BlazeFace, the Haar cascade and the SSD,
     each face confirmed by MediaPipe's face mesh). Shipped

@@ -132,11 +132,14 @@ def results_table(metrics: dict) -> str:
     majority where the run and the cards measured it."""
     from .paper_cnn import PAPER_CNN_PARAMETERS
     from .pretrained import DEFAULT, available, model_card
+    from .shipping import taught
 
     final, best = metrics["final"], metrics["best"]
 
-    def plus(numbers: dict) -> str:
-        return f"{numbers['ferplus']['test']['accuracy']:.1%}" if "ferplus" in numbers else "not measured"
+    def plus(numbers: dict, bold: bool = False) -> str:
+        if "ferplus" not in numbers:
+            return "not measured"
+        return f"**{numbers['ferplus']['test']['accuracy']:.1%}**" if bold else f"{numbers['ferplus']['test']['accuracy']:.1%}"
 
     lines = [
         "| | PublicTest (test) | PrivateTest (validation) | PublicTest, FER+ majority | parameters |",
@@ -151,6 +154,9 @@ def results_table(metrics: dict) -> str:
         card = model_card(name)
         default = ", the default" if name == DEFAULT else ""
         default += f", {len(card['members'])} networks averaged" if "members" in card else ""
-        lines.append(f"| `{name}`{default}, shipped (with {card['test_time']['chosen']}) | **{card['test']['accuracy']:.1%}** | "
-                     f"{card['validation_accuracy']:.1%} | {plus(card)} | {card['parameters']:,} |")
+        votes = taught(card) == "ferplus"  # the figure in bold: against the labels it was taught
+        default += ", taught FER+'s votes" if votes else ""
+        test = f"{card['test']['accuracy']:.1%}" if votes else f"**{card['test']['accuracy']:.1%}**"
+        lines.append(f"| `{name}`{default}, shipped (with {card['test_time']['chosen']}) | {test} | "
+                     f"{card['validation_accuracy']:.1%} | {plus(card, votes)} | {card['parameters']:,} |")
     return "\n".join(lines)

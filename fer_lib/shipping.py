@@ -120,6 +120,22 @@ def members(card: dict) -> list[dict]:
     return card["members"] if "members" in card else [{"recipe": card["recipe"], "run": card["run"]}]
 
 
+def taught(card: dict) -> str:
+    """The targets a shipped model was taught: "fer2013", "ferplus" or "mix" (its members', where they agree)."""
+    targets = {member["recipe"].get("targets", "fer2013") for member in members(card)}
+    return targets.pop() if len(targets) == 1 else "mix"
+
+
+def scored_against(name: str | None, subset) -> str:
+    """The label set to score model `name` (None: the default) on `subset` with: the FER+ vote majority for a
+    shipped model taught FER+'s votes, where `subset` has them; else FER2013's labels."""
+    from .pretrained import DEFAULT, available, model_card
+
+    name = name or DEFAULT
+    votes = isinstance(name, str) and name in available() and taught(model_card(name)) == "ferplus"
+    return "ferplus" if votes and subset.votes is not None else "fer2013"
+
+
 def choice_labels(targets: str, validation_all: dict) -> tuple[str, ...]:
     """The label sets a model's test-time option is chosen on: those it was taught (FER2013's labels, FER+'s
     majority, or both for a mixture), where PrivateTest has them."""

@@ -18,7 +18,8 @@
 # be found first, and a face the detector misses gets no answer at all, whatever the classifier could have done.
 # Here the same PublicTest faces, under each condition, are placed into frames on a real photograph's background
 # at two sizes, then found, aligned (turned so the eyes are level, where the detector gives them), cropped the
-# way FER2013 frames its faces and read by the shipped model (`fer_lib.robustness.end_to_end`). Three detectors:
+# way FER2013 frames its faces and read by the shipped model (`fer_lib.robustness.end_to_end`; the default learned
+# FER+'s ten votes per face, so it is scored against their majority, on the faces that have one). Three detectors:
 # OpenCV's Haar cascade, MediaPipe's BlazeFace (short range; where a frame shows no face it searches the frame
 # again brightened, turned 20 degrees either way and equalized) and the default, `yunet+yunet-enhanced+checked`:
 # YuNet on every frame; where it finds nothing, YuNet on the frame denoised and equalized locally, where a dark face
@@ -44,6 +45,7 @@ if "google.colab" in sys.modules and not os.path.isdir("/content/fer_lib"):
 DATA = None  # FER2013: a .csv/.csv.gz or image-folder root; None: $FER2013_PATH, then data/, else the demo; "demo"
 RUN_DIR = "runs/paper_cnn"  # where the figures and numbers go; relative to the project folder
 MODEL = None  # the shipped model that reads the faces (None: the default, fer_lib.pretrained.DEFAULT)
+LABELS = None  # "fer2013" or "ferplus" (the FER+ vote majority); None: the labels the model was taught, where present
 FACES = 200  # the first N PublicTest faces (None: all 3,589, as benchmarks/bench_detection.py measures them)
 SEVERITIES = (0, 3)  # 0: clean; 3: the middle severity (notebook 7 reports 1-5)
 SIZES = (48, 96)  # the face's side in the frame, pixels
@@ -58,19 +60,24 @@ from skimage import data as photos
 from fer_lib import notebook, plots
 from fer_lib.conditions import CONDITIONS, HELD_OUT, apply
 from fer_lib.detectors import face_detector
+from fer_lib.evaluation import labelled
 from fer_lib.images import to_gray
 from fer_lib.predict import predict
 from fer_lib.pretrained import DEFAULT, load_model
 from fer_lib.report import save_numbers
 from fer_lib.robustness import MIDDLE_SEVERITY, end_to_end, false_faces, scenes, tilting_dimming_clip
+from fer_lib.shipping import scored_against
 
 RUN_DIR = notebook.setup(RUN_DIR)
 dataset = notebook.load(DATA)
 test = dataset.split().test.head(FACES)
+LABELS = LABELS or scored_against(MODEL, test)
+test = labelled(test, LABELS)  # FER+: the faces whose annotators' majority is one of the seven emotions
 model = load_model(MODEL)
 detectors = {name: face_detector(name) for name in DETECTORS}
 background = to_gray(photos.rocket())  # a launch pad: a real scene without faces
-print(f"{len(test)} PublicTest faces, read by {MODEL or DEFAULT}; detectors: {', '.join(detectors)}")
+print(f"{len(test)} PublicTest faces, read by {MODEL or DEFAULT} against {LABELS}'s labels; "
+      f"detectors: {', '.join(detectors)}")
 
 # %% [markdown]
 # ## Faces in frames
@@ -156,6 +163,6 @@ plots.save_figure(figure, RUN_DIR, "end_to_end_clip_timeline");
 
 # %%
 save_numbers(RUN_DIR, "09_end_to_end", {
-    "model": MODEL or DEFAULT, "faces": len(test), "severities": list(SEVERITIES), "sizes": list(SIZES), "seed": SEED,
+    "model": MODEL or DEFAULT, "labels": LABELS, "faces": len(test), "severities": list(SEVERITIES), "sizes": list(SIZES), "seed": SEED,
     "rows": table.to_dict(orient="records"), "false_faces": false.to_dict(), "clip_lost_seconds": lost,
 });

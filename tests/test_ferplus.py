@@ -85,6 +85,26 @@ def test_votes_that_do_not_line_up_are_refused_naming_the_file(tmp_path, change,
     assert str(votes) in str(error.value)
 
 
+def test_a_model_taught_the_votes_is_scored_against_them_and_evaluate_says_so(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    from fer_lib.pretrained import DEFAULT, model_card
+    from fer_lib.shipping import scored_against, taught
+
+    data, _ = write_pair(tmp_path, n=21)
+    test = load_fer2013(data, progress=False).split().test
+    assert taught(model_card("ferplus_cnn")) == "ferplus" and taught(model_card("robust_cnn")) == "fer2013"
+    assert scored_against("ferplus_cnn", test) == "ferplus" and scored_against("robust_cnn", test) == "fer2013"
+    assert scored_against(None, test) == scored_against(DEFAULT, test)
+    assert scored_against("ferplus_cnn", Subset(test.x, test.y)) == "fer2013"  # no votes to score against
+    assert scored_against("runs/x/best.keras", test) == "fer2013"
+    assert main(["evaluate", "--data", str(data), "--model", "ferplus_cnn"]) == 0
+    assert "note: ferplus_cnn learned FER+'s votes, not FER2013's labels: --labels ferplus" in capsys.readouterr().out
+    assert main(["evaluate", "--data", str(data), "--model", "ferplus_cnn", "--labels", "ferplus"]) == 0
+    assert "note:" not in capsys.readouterr().out
+    assert main(["evaluate", "--data", str(data), "--model", "robust_cnn"]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_votes_of_other_faces_are_refused_and_left_out_when_only_found(tmp_path, capsys):
     data, votes = write_pair(tmp_path, agree=False)  # same Usage row by row, each row another face's votes
     with pytest.raises(DataError, match="agree with the vote majority on 0% of the rows"):
