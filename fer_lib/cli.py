@@ -394,7 +394,8 @@ def _taught(spec: str | None) -> str | None:
     from .pretrained import available, model_card
     from .shipping import taught
 
-    return taught(model_card(_model_name(spec))) if _model_name(spec) in available() else None
+    name = _model_name(spec)
+    return taught(model_card(name)) if name in available() else None
 
 
 def _model_name(spec: str | None) -> str:

@@ -139,7 +139,8 @@ def results_table(metrics: dict) -> str:
     def plus(numbers: dict, bold: bool = False) -> str:
         if "ferplus" not in numbers:
             return "not measured"
-        return f"**{numbers['ferplus']['test']['accuracy']:.1%}**" if bold else f"{numbers['ferplus']['test']['accuracy']:.1%}"
+        figure = f"{numbers['ferplus']['test']['accuracy']:.1%}"
+        return f"**{figure}**" if bold else figure
 
     lines = [
         "| | PublicTest (test) | PrivateTest (validation) | PublicTest, FER+ majority | parameters |",

@@ -113,7 +113,6 @@ class LiveReader:
 
     def __init__(self, model=None, detector: str = DEFAULT_DETECTOR):
         from .predict import readers
-
         from .pretrained import DEFAULT
 
         self.photos, self.video = readers(model, detector, video_detect_side=320)
