@@ -383,19 +383,12 @@ def _runtime_label(model) -> str:
 
 def _note_labels(args) -> None:
     """A note where shipped models taught FER+'s votes are scored against FER2013's labels, which they did not learn."""
-    taught_votes = [spec for spec in args.model or [None] if _taught(spec) == "ferplus"]
+    from .shipping import shipped_targets
+
+    taught_votes = [spec for spec in args.model or [None] if shipped_targets(spec) == "ferplus"]
     if args.labels == "fer2013" and taught_votes:
         print(f"note: {', '.join(map(_model_name, taught_votes))} learned FER+'s votes, not FER2013's labels: "
               "--labels ferplus scores against the annotators' majority")
-
-
-def _taught(spec: str | None) -> str | None:
-    """The targets the shipped model `spec` names was taught (None for a file or an unknown name)."""
-    from .pretrained import available, model_card
-    from .shipping import taught
-
-    name = _model_name(spec)
-    return taught(model_card(name)) if name in available() else None
 
 
 def _model_name(spec: str | None) -> str:

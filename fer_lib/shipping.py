@@ -126,14 +126,18 @@ def taught(card: dict) -> str:
     return targets.pop() if len(targets) == 1 else "mix"
 
 
-def scored_against(name: str | None, subset) -> str:
-    """The label set to score model `name` (None: the default) on `subset` with: the FER+ vote majority for a
-    shipped model taught FER+'s votes, where `subset` has them; else FER2013's labels."""
+def shipped_targets(name: str | None) -> str | None:
+    """What the shipped model `name` (None: the default) was taught; None for a file, a Keras model or an unknown name."""
     from .pretrained import DEFAULT, available, model_card
 
     name = name or DEFAULT
-    votes = isinstance(name, str) and name in available() and taught(model_card(name)) == "ferplus"
-    return "ferplus" if votes and subset.votes is not None else "fer2013"
+    return taught(model_card(name)) if isinstance(name, str) and name in available() else None
+
+
+def scored_against(name: str | None, subset) -> str:
+    """The label set to score model `name` (None: the default) on `subset` with: the FER+ vote majority for a
+    shipped model taught FER+'s votes, where `subset` has them; else FER2013's labels."""
+    return "ferplus" if shipped_targets(name) == "ferplus" and subset.votes is not None else "fer2013"
 
 
 def choice_labels(targets: str, validation_all: dict) -> tuple[str, ...]:

@@ -88,7 +88,7 @@ def test_votes_that_do_not_line_up_are_refused_naming_the_file(tmp_path, change,
 def test_a_model_taught_the_votes_is_scored_against_them_and_evaluate_says_so(tmp_path, capsys):
     pytest.importorskip("tensorflow")
     from fer_lib.pretrained import DEFAULT, model_card
-    from fer_lib.shipping import scored_against, taught
+    from fer_lib.shipping import scored_against, shipped_targets, taught
 
     data, _ = write_pair(tmp_path, n=21)
     test = load_fer2013(data, progress=False).split().test
@@ -96,7 +96,7 @@ def test_a_model_taught_the_votes_is_scored_against_them_and_evaluate_says_so(tm
     assert scored_against("ferplus_cnn", test) == "ferplus" and scored_against("robust_cnn", test) == "fer2013"
     assert scored_against(None, test) == scored_against(DEFAULT, test)
     assert scored_against("ferplus_cnn", Subset(test.x, test.y)) == "fer2013"  # no votes to score against
-    assert scored_against("runs/x/best.keras", test) == "fer2013"
+    assert scored_against("runs/x/best.keras", test) == "fer2013" and shipped_targets("runs/x/best.keras") is None
     assert main(["evaluate", "--data", str(data), "--model", "ferplus_cnn"]) == 0
     assert "note: ferplus_cnn learned FER+'s votes, not FER2013's labels: --labels ferplus" in capsys.readouterr().out
     assert main(["evaluate", "--data", str(data), "--model", "ferplus_cnn", "--labels", "ferplus"]) == 0
