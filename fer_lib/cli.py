@@ -276,6 +276,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="a finished run folder, e.g. runs/strong_cpu; several: their best epochs averaged")
     ship.add_argument("--name", required=True, help="the shipped model's name, e.g. strong_cnn")
     ship.add_argument("--models-dir", help="where it goes (default: fer_lib/models, FER2013 runs only)")
+    ship.add_argument("--denoise", type=_non_negative, default=0.0, metavar="STRENGTH", help="denoise each dark face "
+                      "first, at STRENGTH x its own noise (fer_lib.inference.denoised; the shipped ferplus_cnn and "
+                      "robust_cnn: 0.8; default: %(default)s, none)")
     ship.set_defaults(command=_ship)
 
     serve = commands.add_parser("serve", help="a web page that reads a webcam's faces live, and dropped photos and "
@@ -299,7 +302,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def test_time_options(parser: argparse.ArgumentParser) -> None:
-    """--blur, --corners and --flip: the test-time options put in front of --model (see _with_test_time)."""
+    """--denoise, --blur, --corners and --flip: the test-time options put in front of --model (see _with_test_time)."""
+    parser.add_argument("--denoise", type=_non_negative, default=0.0, metavar="STRENGTH", help="test time: denoise "
+                        "each dark face first, at STRENGTH x its own noise (default: %(default)s, none; the shipped "
+                        "ferplus_cnn and robust_cnn already do, see their cards)")
     parser.add_argument("--blur", type=_non_negative, default=0.0, metavar="SIGMA", help="test time: blur each face "
                         "with a Gaussian of SIGMA pixels first (default: %(default)s, none; the shipped models already blur, see their cards)")
     parser.add_argument("--corners", type=int, default=0, metavar="PIXELS", help="test time: average with the "
@@ -319,9 +325,10 @@ def _with_test_time(model, args):
     from .inference import inference_label, inference_model
     from .runtimes import compile_model
 
-    if args.blur or args.flip or args.corners:
-        model = inference_model(model, args.flip, args.blur, args.corners)
-    return compile_model(model, getattr(args, "runtime", "keras")), inference_label(args.flip, args.blur, args.corners)
+    if args.blur or args.flip or args.corners or args.denoise:
+        model = inference_model(model, args.flip, args.blur, args.corners, args.denoise)
+    label = inference_label(args.flip, args.blur, args.corners, args.denoise)
+    return compile_model(model, getattr(args, "runtime", "keras")), label
 
 
 def _positive(text: str) -> int:
@@ -684,7 +691,7 @@ def _ship(args) -> int:
     from .shipping import ship
 
     dataset = _load(args)
-    card = ship(args.run_dir, dataset, args.name, args.models_dir or MODELS_DIR)
+    card = ship(args.run_dir, dataset, args.name, args.models_dir or MODELS_DIR, args.denoise)
     print(f"shipped {card['file']} ({card['bytes'] / 1e6:.1f} MB, test time: {card['test_time']['chosen']}): "
           f"PublicTest {card['test']['accuracy']:.4f}, PrivateTest {card['validation_accuracy']:.4f}"
           f"{', DEMO dataset' if dataset.is_demo else ''}")

@@ -21,14 +21,15 @@ TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "c
 SMOOTHING_SIGMAS = (0.5, 0.6, 0.7, 0.8, 1.0)  # the Gaussian blurs (pixels) ship tries in front of the network
 
 
-def ship(run_dirs, dataset: FERDataset, name: str, models_dir: str | Path = MODELS_DIR) -> dict:
+def ship(run_dirs, dataset: FERDataset, name: str, models_dir: str | Path = MODELS_DIR, denoise: float = 0.0) -> dict:
     """Ship a finished run's best epoch (by PrivateTest) as fer_lib's model `name`, with its model card.
 
     `run_dirs`: one run folder, or several: then their best epochs are averaged (inference.averaged) into one
     .keras file, and the card names each member's recipe and run. The test-time options (a slight blur, flip
     averaging, and the corner windows for a network that looks at a centre window: inference_model) are chosen on
-    PrivateTest; PublicTest is measured for each, never used to choose. The CPU latency is measured against the
-    paper's CNN in the same run. Returns the card's numbers.
+    PrivateTest; PublicTest is measured for each, never used to choose. `denoise` > 0 puts the denoising of dark
+    faces (inference_model's `denoise`, chosen under the conditions by benchmarks/bench_denoise.py) in front of every
+    candidate. The CPU latency is measured against the paper's CNN in the same run. Returns the card's numbers.
     """
     import keras
 
@@ -55,7 +56,7 @@ def ship(run_dirs, dataset: FERDataset, name: str, models_dir: str | Path = MODE
     splits = dataset.split()
     bests = [keras.models.load_model(run_dir / BEST_FILE, compile=False) for run_dir in run_dirs]
     network = averaged(bests, name=name)
-    options = {inference_label(flip, sigma, corners): (flip, sigma, corners)  # cheapest first
+    options = {inference_label(flip, sigma, corners, denoise): (flip, sigma, corners, denoise)  # cheapest first
                for corners in sorted({0, crop_margin(network)}) for flip in (False, True)
                for sigma in (0.0, *SMOOTHING_SIGMAS)}
     candidates = {key: inference_model(network, *option) for key, option in options.items()}
@@ -67,7 +68,7 @@ def ship(run_dirs, dataset: FERDataset, name: str, models_dir: str | Path = MODE
     chosen_on = choice_labels(targets.pop() if len(targets) == 1 else "mix", validation_all)
     chosen = max(validation_all,  # the first of a tie: the cheaper option
                  key=lambda key: np.mean([validation_all[key][label_set].accuracy for label_set in chosen_on]))
-    flip, sigma, corners = options[chosen]
+    flip, sigma, corners, _ = options[chosen]
     models_dir.mkdir(parents=True, exist_ok=True)
     path = models_dir / f"{name}.keras"
     partial = path.with_suffix(".partial.keras")
@@ -85,6 +86,7 @@ def ship(run_dirs, dataset: FERDataset, name: str, models_dir: str | Path = MODE
         "dataset": members[0]["metrics"]["dataset"],
         **(described[0] if len(described) == 1 else {"members": described}),
         "test_time": {"chosen": chosen, "chosen_on": list(chosen_on), "flip": flip, "blur_sigma": sigma, "corners": corners,
+                      "denoise": denoise,
                       "validation_accuracy": validation,
                       "test_accuracy": {key: result.accuracy for key, result in test.items()}},
         "validation_accuracy": validation[chosen],
@@ -229,7 +231,9 @@ def _recipe_lines(card: dict, data: str) -> list[str]:
     """The card's recipe section: each run's recipe, how long it trained, and the commands that retrain and ship it."""
     runs = members(card)
     folders = " ".join(member["run"]["folder"] for member in runs)
-    ship_command = f"`python -m fer_lib ship --run-dir {folders} --data {data} --name {card['name']}`"
+    denoise = card["test_time"].get("denoise", 0.0)  # cards shipped before the option existed lack it
+    ship_command = (f"`python -m fer_lib ship --run-dir {folders} --data {data} --name {card['name']}"
+                    f"{f' --denoise {denoise:g}' * bool(denoise)}`")
     test_time = _test_time_words(card["test_time"])
 
     def described(recipe: dict, run: dict) -> tuple[str, str, str]:
@@ -275,8 +279,9 @@ def _flag_value(value) -> str:
 
 def _test_time_words(test_time: dict) -> str:
     """The chosen test-time option in words."""
-    corners = test_time.get("corners", 0)  # cards shipped before the option existed lack it
-    words = [f"each face blurred first (Gaussian, sigma {test_time['blur_sigma']:g} px)"] * bool(test_time["blur_sigma"])
+    corners, denoise = test_time.get("corners", 0), test_time.get("denoise", 0.0)  # older cards lack them
+    words = [f"each dark face denoised first (non-local means at {denoise:g}x its own noise)"] * bool(denoise)
+    words += [f"each face blurred{' first' * (not denoise)} (Gaussian, sigma {test_time['blur_sigma']:g} px)"] * bool(test_time["blur_sigma"])
     words += [f"averaged with its predictions on the face moved {corners} px towards each corner (the four corner "
               "windows)"] * bool(corners)
     words += [f"averaged with its prediction{'s' * bool(corners)} on the mirrored face{'s' * bool(corners)}"] * test_time["flip"]

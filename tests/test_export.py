@@ -8,6 +8,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("ai_edge_litert")
 
 from fer_lib.cli import main  # noqa: E402
+from fer_lib.conditions import apply  # noqa: E402
 from fer_lib.export import FLOAT_FILE, INT8_FILE, TFLiteModel, checks, export, saved_model_forward  # noqa: E402
 from fer_lib.paper_cnn import build_paper_cnn  # noqa: E402
 from fer_lib.inference import inference_model  # noqa: E402
@@ -66,16 +67,17 @@ def test_on_fer2013_each_export_must_keep_its_accuracy():
     assert [check["passed"] for check in checks(numbers, is_demo=True)] == [False, None]
 
 
-@pytest.mark.parametrize("shipped", [False, True], ids=["network", "behind blur and flip, as shipped"])
+@pytest.mark.parametrize("shipped", [False, True], ids=["network", "behind denoising, blur and flip, as shipped"])
 def test_a_model_with_augmentation_layers_exports_in_inference_mode(shipped, demo, tmp_path):
     """The stronger models carry their training augmentation; the exports must leave it out (and TFLite has no
-    kernels for its random ops). Shipped, they sit behind the test-time blur and flip averaging."""
+    kernels for its random ops). Shipped, they sit behind the test-time denoising, blur and flip averaging."""
     set_seed(0)
     model = build_strong_cnn(StrongConfig(epochs=2, warmup_epochs=1, widths=(8,), convs_per_stage=(1,), dense_units=8), 64)
     if shipped:
-        model = inference_model(model, flip=True, sigma=0.6)
+        model = inference_model(model, flip=True, sigma=0.6, denoise=0.8)
     paths = export(model, tmp_path, demo.train.x[:50])
-    faces = demo.test.x[:32, ..., None].astype(np.float32) / 255.0
+    faces = np.concatenate([demo.test.x[:16], apply("low_light", demo.test.x[:16], 3)])  # dark ones are denoised
+    faces = faces[..., None].astype(np.float32) / 255.0
     expected = model.predict(faces, verbose=0)
     np.testing.assert_allclose(saved_model_forward(paths["saved_model"])(faces), expected, atol=1e-5)
     np.testing.assert_allclose(TFLiteModel(paths["tflite_float32"])(faces), expected, atol=1e-5)

@@ -11,7 +11,9 @@ from fer_lib import load_fer2013  # noqa: E402
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.dataset import EMOTIONS  # noqa: E402
 from fer_lib.evaluation import evaluate  # noqa: E402
-from fer_lib.inference import crop_margin, inference_label, inference_model, predict_proba, smoothing_matrix  # noqa: E402
+from fer_lib.conditions import apply  # noqa: E402
+from fer_lib.inference import DENOISE_STRENGTH, crop_margin, denoised, inference_label, inference_model  # noqa: E402
+from fer_lib.inference import noise_level, predict_proba, smoothing_matrix  # noqa: E402
 from fer_lib.pretrained import DEFAULT, MODELS_DIR, available, load_pretrained, model_card, pretrained_path  # noqa: E402
 from fer_lib.shipping import SMOOTHING_SIGMAS, card_markdown, retrain_command  # noqa: E402
 from fer_lib.shipping import members, readme_summary as shipping_summary  # noqa: E402
@@ -144,6 +146,32 @@ def test_inference_labels_name_each_option():
     assert [inference_label(flip, sigma) for flip in (False, True) for sigma in (0, 0.6)] == [
         "plain", "blur 0.6", "flip", "blur 0.6 + flip"]
     assert inference_label(True, 0.6, 4) == "blur 0.6 + corners 4 + flip" and inference_label(False, 0, 4) == "corners 4"
+    assert inference_label(True, 0.6, 0, 0.8) == "denoise 0.8 + blur 0.6 + flip"
+
+
+def test_noise_level_measures_gaussian_noise_on_smooth_shading():
+    rows, columns = np.mgrid[0:48, 0:48]
+    shading = 60 + 2.0 * rows + 0.5 * columns + 0.02 * rows * columns  # no curvature along either axis: no response
+    noisy = shading + np.random.default_rng(0).normal(0, 5.0, shading.shape)
+    assert noise_level(shading) == pytest.approx(0.0, abs=1e-9)
+    assert noise_level(noisy) == pytest.approx(5.0, rel=0.1)
+
+
+def test_denoising_is_opencvs_non_local_means_on_a_dark_face_and_leaves_a_bright_one(demo, tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    dark = apply("low_light", demo.test.x[:8], 3)
+    face = keras.Input((48, 48, 1))
+    model = keras.Model(face, denoised(face))
+    model.save(tmp_path / "d.keras")
+    model = keras.models.load_model(tmp_path / "d.keras", compile=False)  # stock layers only: no custom objects
+    ours = model.predict(dark[..., None].astype(np.float32) / 255, verbose=0)[..., 0] * 255
+    theirs = np.stack([cv2.fastNlMeansDenoising(f, None, h=DENOISE_STRENGTH * noise_level(f), templateWindowSize=3,
+                                                searchWindowSize=9) for f in dark]).astype(np.float32)
+    assert np.abs(theirs - dark).mean() > 1.5  # a real change, ...
+    assert np.abs(ours - theirs).mean() < 0.4 and np.abs(ours - theirs).max() < 2  # ... the same one, up to rounding
+    bright = np.clip(demo.test.x[:8].astype(np.float32) * 0.5 + 110, 0, 255)  # mean brightness over 0.43
+    noisy = np.clip(bright + np.random.default_rng(0).normal(0, 8, bright.shape), 0, 255) / 255
+    assert np.abs(model.predict(noisy[..., None], verbose=0)[..., 0] - noisy).max() < 0.06  # the gate keeps it as it is
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +205,8 @@ def test_crop_margin_and_bad_corners(cropping, tiny):
     assert crop_margin(cropping) == 4 and crop_margin(tiny) == 0
     with pytest.raises(ValueError, match=r"corners must be a whole number of pixels in \[0, 24\), got 24"):
         inference_model(tiny, corners=24)
+    with pytest.raises(ValueError, match="denoise must be a strength >= 0, got -1"):
+        inference_model(tiny, denoise=-1)
 
 
 def test_inference_model_skips_the_augmentation_a_direct_call_runs(tiny, demo):
@@ -195,7 +225,8 @@ def test_ship_writes_the_model_and_its_card(tmp_path, capsys):
     assert main(["train", "--model", "strong", "--data", "demo", "--run-dir", str(run), "--epochs", "3",
                  "--train-limit", "64", "--crop", "40"]) == 0
     models = tmp_path / "models"
-    assert main(["ship", "--data", "demo", "--run-dir", str(run), "--name", "mine", "--models-dir", str(models)]) == 0
+    assert main(["ship", "--data", "demo", "--run-dir", str(run), "--name", "mine", "--models-dir", str(models),
+                 "--denoise", "0.8"]) == 0
     assert "DEMO dataset" in capsys.readouterr().out
     card = json.loads((models / "mine.json").read_text())
     assert available(models) == ["mine"] and card["run"]["epochs_run"] == 3
@@ -203,11 +234,14 @@ def test_ship_writes_the_model_and_its_card(tmp_path, capsys):
     assert card["validation_accuracy"] == card["test_time"]["validation_accuracy"][chosen]
     assert card["validation_accuracy"] >= max(card["test_time"]["validation_accuracy"].values())  # chosen on PrivateTest
     assert card["test"]["accuracy"] == card["test_time"]["test_accuracy"][chosen]
-    assert chosen == inference_label(card["test_time"]["flip"], card["test_time"]["blur_sigma"], card["test_time"]["corners"])
+    assert chosen == inference_label(card["test_time"]["flip"], card["test_time"]["blur_sigma"], card["test_time"]["corners"],
+                                     card["test_time"]["denoise"])
+    assert card["test_time"]["denoise"] == 0.8 and all(key.startswith("denoise 0.8") for key in card["test_time"]["test_accuracy"])
     assert len(card["test_time"]["test_accuracy"]) == 2 * 2 * (1 + len(SMOOTHING_SIGMAS))  # corners 4 or not
-    assert "corners 4 + flip" in card["test_time"]["test_accuracy"]
+    assert "denoise 0.8 + corners 4 + flip" in card["test_time"]["test_accuracy"]
     assert card["parameters"] == build_strong_cnn(StrongConfig(crop=40)).count_params()
-    assert "--crop 40" in (models / "mine.md").read_text()  # the Retrain command
+    assert "--crop 40" in (models / "mine.md").read_text()  # the Retrain command ...
+    assert "--name mine --denoise 0.8`" in (models / "mine.md").read_text()  # ... and the ship command
     assert "the DEMO dataset, not FER2013" in (models / "mine.md").read_text()
     assert set(card["cpu_latency"]["ratio_to_paper_cnn"]) == {"one_face_ms", "batch_64_ms_per_face"}
     shipped = load_pretrained("mine", models)
