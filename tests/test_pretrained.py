@@ -296,9 +296,12 @@ def test_each_shipped_model_is_its_committed_runs_best_epoch(name):
         metrics = json.loads((ROOT / f"results/{folder}_fer2013/metrics.json").read_text())
         assert member["recipe"] == metrics["config"] and member["run"]["best_epoch"] == metrics["best"]["epoch"]
         assert member["run"]["training_seconds"] == metrics["training_seconds"]
-    if len(runs) == 1:
-        assert card["test_time"]["test_accuracy"]["plain"] == pytest.approx(metrics["best"]["test"]["accuracy"])
-        assert card["test_time"]["validation_accuracy"]["plain"] == pytest.approx(metrics["best"]["validation_accuracy"])
+    if len(runs) == 1:  # the network alone, or behind the denoising only, which changes a few faces dark by themselves
+        denoise = card["test_time"].get("denoise", 0.0)
+        bare, within = inference_label(False, 0.0, 0, denoise), 0.003 if denoise else 1e-9
+        assert card["test_time"]["test_accuracy"][bare] == pytest.approx(metrics["best"]["test"]["accuracy"], abs=within)
+        assert card["test_time"]["validation_accuracy"][bare] == pytest.approx(metrics["best"]["validation_accuracy"],
+                                                                               abs=within)
 
 
 def test_retrain_command_repeats_the_recipe():
