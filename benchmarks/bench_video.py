@@ -1,5 +1,7 @@
 """Photos and video speed: batched classification, Keras against TensorFlow Lite per face, the end-to-end frame
-rate on a 640x480 frame with one face (and, per detector, with one face, with none, and with a small dim face), and a 10-minute video read at 1 frame per second with the default detector (time and memory).
+rate on a 640x480 frame with one face (and, per detector, with one face, with none, and with a small dim face; the
+default's classifier also on LiteRT, as predict and serve run it), and a 10-minute video read at 1 frame per second
+as predict reads it (the default detector, the classifier on LiteRT; time and memory).
 
     python benchmarks/bench_video.py [--model PATH] [--rounds 3] [--video-minutes 10]
 
@@ -56,15 +58,18 @@ def frame_with_a_small_dim_face() -> np.ndarray:
 
 
 SEVERAL_CROPS = f"{DEFAULT_DETECTOR}, several crops"  # the default, each face read in faces.CROP_VIEWS' crops
+LITERT = f"{DEFAULT_DETECTOR}, classifier on LiteRT"  # as predict and serve read by default (--runtime litert)
 OLD_DEFAULT = "blazeface+haar+ssd+tiles"  # the default until issue 42
-VIDEO_DETECTORS = ("haar", "yunet", "blazeface", "blazeface+haar+ssd", OLD_DEFAULT, DEFAULT_DETECTOR, SEVERAL_CROPS)
+VIDEO_DETECTORS = ("haar", "yunet", "blazeface", "blazeface+haar+ssd", OLD_DEFAULT, DEFAULT_DETECTOR, SEVERAL_CROPS,
+                   LITERT)
 
 
 def detector_rows(model, frame: np.ndarray, seconds: float = 3.0) -> list[dict]:
     """Frames per second, detect + align + crop + classify, for each detector with its video settings (and the
     default reading each face in several crops), on a frame with one face, on one without and on one with a small
     dim face: frames read in `seconds` of reading the same frame over and over, so a chain's fallbacks (at most once
-    a second in video) count as often as they run. Haar is the baseline; `faces` says what each found."""
+    a second in video) count as often as they run. The classifier runs on Keras, and for the default also on LiteRT,
+    as predict and serve run it. Haar is the baseline; `faces` says what each found."""
     rows = []
     for task, image, faces in (("640x480 frame, one face, by detector", frame, 1),
                                ("640x480 frame, no face, by detector", frame_without_a_face(), 0),
@@ -72,10 +77,11 @@ def detector_rows(model, frame: np.ndarray, seconds: float = 3.0) -> list[dict]:
         rates, found = {}, {}
         for name in VIDEO_DETECTORS:
             several = name == SEVERAL_CROPS
-            reader = EmotionReader(model, face_detector(DEFAULT_DETECTOR if several else name, video=True),
-                                   several_crops=several)
+            detector = DEFAULT_DETECTOR if name in (SEVERAL_CROPS, LITERT) else name
+            reader = EmotionReader(model, face_detector(detector, video=True), several_crops=several,
+                                   runtime="litert" if name == LITERT else "keras")
             found[name] = len(reader(image)[0])  # the first frame: a chain's fallbacks run on it
-            if faces is not None and name in ("haar", "yunet", DEFAULT_DETECTOR):
+            if faces is not None and name in ("haar", "yunet", DEFAULT_DETECTOR, LITERT):
                 assert found[name] == faces, f"{name} finds {found[name]} face(s) in the benchmark frame of {task!r}"
             rates[name] = rate(lambda: reader(image), seconds)
         rows += [{"task": task, "method": name + (" (baseline)" if name == "haar" else ""), "faces": found[name],
@@ -166,14 +172,14 @@ def main() -> int:
         for i in range(seconds_of_video * 10):
             writer.write(np.roll(bgr, (i % 20) - 10, axis=1))  # the face moves a little
         writer.release()
-        default = EmotionReader(model, face_detector(DEFAULT_DETECTOR, video=True))
+        default = EmotionReader(model, face_detector(DEFAULT_DETECTOR, video=True), runtime="litert")  # as predict reads
         memory, faces_found, start = [], 0, time.perf_counter()
         for n, (_, _, image) in enumerate(video_frames(str(path), fps=1)):
             faces_found += len(default(image)[0])
             if n % max(1, seconds_of_video // 10) == 0:
                 memory.append(round(rss_mb()))
         elapsed = time.perf_counter() - start
-    rows.append({"task": f"{args.video_minutes:g}-minute video at 1 fps", "method": f"read + detect ({DEFAULT_DETECTOR}) + classify: video seconds per second",
+    rows.append({"task": f"{args.video_minutes:g}-minute video at 1 fps", "method": f"read + detect ({DEFAULT_DETECTOR}) + classify (LiteRT): video seconds per second",
                  "per_second": round(seconds_of_video / elapsed, 1), "vs_baseline": ""})
     report("video", rows, {
         "end_to_end_fps_640x480": round(1 / end_to_end, 1),

@@ -154,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--pipeline-conditions", action="store_true", default=None, help="robust only, with --pipeline-share: put "
                        "the pipeline's faces under their conditions before they enter the photo (a dark face in a "
                        "well-lit scene, as the end-to-end benchmark has them), drawn once, none added in the epochs")
+    train.add_argument("--denoise", type=_non_negative, metavar="STRENGTH", help="robust only: every face reaches "
+                       "the network through the denoising of dark faces at STRENGTH x its own noise, as ship's "
+                       "--denoise reads them (default: 0, none; ship then puts the same denoising in front)")
     train.add_argument("--targets", choices=TARGETS, help="what each face is taught: fer2013 (its FER2013 label, the "
                        "paper's protocol; default), ferplus (FER+'s ten votes as a distribution; needs fer2013new.csv) "
                        "or mix (their mean); faces FER+ calls 'not a face' or 'unknown' are left out of the last two")
@@ -215,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
                          help="; ".join(describe_detectors()) + " (default: %(default)s)")
     predict.add_argument("--no-annotate", action="store_true", help="write only the CSV/JSON, no annotated copies")
-    runtime_option(predict)
+    runtime_option(predict, default="litert")
     predict.add_argument("--ray", nargs="?", const=True, metavar="ADDRESS", help="spread the work over Ray Data "
                          "workers: a local Ray on this machine, or the cluster at ADDRESS (HOST:PORT of `ray start "
                          "--head`, ray://HOST:10001); the same files as without it")
@@ -277,8 +280,8 @@ def _parser() -> argparse.ArgumentParser:
     ship.add_argument("--name", required=True, help="the shipped model's name, e.g. strong_cnn")
     ship.add_argument("--models-dir", help="where it goes (default: fer_lib/models, FER2013 runs only)")
     ship.add_argument("--denoise", type=_non_negative, default=0.0, metavar="STRENGTH", help="denoise each dark face "
-                      "first, at STRENGTH x its own noise (fer_lib.inference.denoised; the shipped ferplus_cnn and "
-                      "robust_cnn: 0.8; default: %(default)s, none)")
+                      "first, at STRENGTH x its own noise (fer_lib.inference.denoised; the shipped ferplus_cnn: 0.8, "
+                      "robust_cnn: 1.0; default: %(default)s, none; a run trained with --denoise ships with its own)")
     ship.set_defaults(command=_ship)
 
     serve = commands.add_parser("serve", help="a web page that reads a webcam's faces live, and dropped photos and "
@@ -288,6 +291,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=8000, help="default: %(default)s")
     serve.add_argument("--model", help=MODEL_HELP)
     serve.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="default: %(default)s")
+    runtime_option(serve, default="litert")
     serve.add_argument("--max-upload-mb", type=_positive, default=200, help="the largest photo or video the page may "
                        "send, in MB (default: %(default)s)")
     serve.set_defaults(command=_serve)
@@ -313,8 +317,10 @@ def test_time_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip", action="store_true", help="test time: average with the prediction on the mirrored face")
 
 
-def runtime_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runtime", choices=RUNTIMES, default="keras", help="what runs the classifier: keras; litert "
+def runtime_option(parser: argparse.ArgumentParser, default: str = "keras") -> None:
+    """--runtime: "litert" where faces are read one frame at a time (predict, serve: about twice Keras' speed for
+    one face, the same probabilities to 0.001), "keras" where they are measured in batches (evaluate, robustness)."""
+    parser.add_argument("--runtime", choices=RUNTIMES, default=default, help="what runs the classifier: keras; litert "
                         "or openvino (bfloat16 where the CPU has it), from the model's TensorFlow Lite export, made on "
                         "first use into the cache (default: %(default)s)")
 
@@ -443,7 +449,7 @@ def _train(args) -> int:
                                                     "contrast_normalization", "conditioned_share", "focus",
                                                     "focus_weight", "pipeline_share",
                                                     "pipeline_conditions", "targets", "teacher",
-                                                    "teacher_weight")}
+                                                    "teacher_weight", "denoise")}
     set_seed(args.seed)  # before building: the initial weights come from the seed too
     strategy = distribution_strategy()
     with strategy.scope() if strategy else contextlib.nullcontext():
@@ -543,7 +549,8 @@ def _serve(args) -> int:
     from .serve import serve
 
     try:
-        serve(args.host, args.port, args.model, args.detector, max_upload_bytes=int(args.max_upload_mb * (1 << 20)))
+        serve(args.host, args.port, args.model, args.detector, max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
+              runtime=args.runtime)
     except OSError as error:  # the port is taken, the host is not this machine's
         print(f"error: {error}", file=sys.stderr)
         return 2

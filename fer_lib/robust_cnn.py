@@ -14,7 +14,7 @@ import numpy as np
 
 from .conditions import CONDITIONS, random_conditions
 from .dataset import IMAGE_SIZE
-from .inference import unwrap
+from .inference import denoised, unwrap
 from .training import TEACHER_WEIGHT, check_precision, check_targets, check_teacher, in_precision, precision_policy
 
 
@@ -32,7 +32,9 @@ class RobustConfig:
     convolutions, dense layers and normalizations compute in `precision` (training.in_precision); `targets`: what each
     face is taught (training.TARGETS); `teacher`: models whose mean probabilities on the clean face make up
     `teacher_weight` of its target, so a face under a condition is taught what they read without it
-    (training.training_targets)."""
+    (training.training_targets); `denoise` > 0: every face reaches the network through inference.denoised at that
+    strength, as the shipped model reads it (the run's best.keras holds the denoising around the network, which
+    ship takes out and puts back as the test-time option it is)."""
 
     parent: str = ""
     epochs: int = 8
@@ -50,6 +52,7 @@ class RobustConfig:
     targets: str = "fer2013"
     teacher: tuple[str, ...] = ()
     teacher_weight: float = TEACHER_WEIGHT
+    denoise: float = 0.0
     seed: int = 0
 
     model_name = "robust_cnn"  # not a field: how metrics.json names the model
@@ -68,6 +71,8 @@ class RobustConfig:
             raise ValueError("RobustConfig.pipeline_conditions needs a pipeline_share above 0")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"RobustConfig.label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        if not self.denoise >= 0:
+            raise ValueError(f"RobustConfig.denoise must be a strength >= 0, got {self.denoise}")
         if not self.focus_weight > 0:
             raise ValueError(f"RobustConfig.focus_weight must be positive, got {self.focus_weight}")
         unknown = sorted(set(self.focus) - set(CONDITIONS))
@@ -108,6 +113,10 @@ def _build(parent, config: RobustConfig, train_faces: np.ndarray):
                                       name="contrast")(x)
         x = layers.Rescaling(std, offset=mean, dtype="float32", name="typical_contrast")(x)
     model = keras.Model(face, network(x), name="robust_cnn")
+    if config.denoise:  # around the model, so unwrap finds it; in float32, as the shipped model denoises
+        with precision_policy("float32"):
+            face = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
+            model = keras.Model(face, model(denoised(face, config.denoise)), name="robust_cnn")
     steps = config.epochs * math.ceil(len(train_faces) / config.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
     model.compile(

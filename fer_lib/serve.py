@@ -109,13 +109,14 @@ def decode_frame(data: bytes) -> np.ndarray:
 
 class LiveReader:
     """What the server reads with: EmotionReaders for camera frames (the detector's video settings: its fallbacks
-    at most once a second) and for photos, shared by every page and used by one thread at a time."""
+    at most once a second) and for photos, the classifier on `runtime` (runtimes.RUNTIMES), shared by every page
+    and used by one thread at a time."""
 
-    def __init__(self, model=None, detector: str = DEFAULT_DETECTOR):
+    def __init__(self, model=None, detector: str = DEFAULT_DETECTOR, runtime: str = "litert"):
         from .predict import readers
         from .pretrained import DEFAULT
 
-        self.photos, self.video = readers(model, detector, video_detect_side=320)
+        self.photos, self.video = readers(model, detector, video_detect_side=320, runtime=runtime)
         # the name the user gave (a shipped name or a file), not the network's own: ferplus_cnn's is robust_cnn
         self.model_name = model if isinstance(model, str) else DEFAULT if model is None else getattr(model, "name", "a model")
         self.detector = detector
@@ -263,12 +264,13 @@ def make_app(model=None, detector: str = DEFAULT_DETECTOR, reader: LiveReader | 
 
 
 def serve(host: str = HOST, port: int = PORT, model=None, detector: str = DEFAULT_DETECTOR,
-          max_upload_bytes: int = MAX_UPLOAD_BYTES, log=print) -> None:
-    """Run the page's server until Ctrl-C: http://HOST:PORT/ (127.0.0.1 unless `host` opens it to others)."""
+          max_upload_bytes: int = MAX_UPLOAD_BYTES, log=print, runtime: str = "litert") -> None:
+    """Run the page's server until Ctrl-C: http://HOST:PORT/ (127.0.0.1 unless `host` opens it to others);
+    `runtime`: what runs the classifier (runtimes.RUNTIMES)."""
     import uvicorn
 
     check_free(host, port)
-    app = make_app(model, detector, max_upload_bytes=max_upload_bytes)
+    app = make_app(model, detector, max_upload_bytes=max_upload_bytes, reader=LiveReader(model, detector, runtime))
     shown = f"[{host}]" if ":" in host else host
     log(f"fer_lib's live page: http://{shown}:{port}/ (Ctrl-C stops it)"
         + ("" if host in ("127.0.0.1", "localhost", "::1") else f"; open to other machines on {host}"))

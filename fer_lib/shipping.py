@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import EMOTIONS, FERDataset
-from .inference import cpu_latency, crop_margin, inference_label, inference_model
+from .inference import cpu_latency, crop_margin, inference_label, inference_model, unwrap
 from .pretrained import MODELS_DIR
 from .recipes import config_class, recipe_of
 from .training import BEST_FILE, METRICS_FILE, read_history
@@ -17,7 +17,7 @@ from .training import BEST_FILE, METRICS_FILE, read_history
 # the recipe settings `train` takes
 TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "dropout", "erasing", "crop", "interpolation", "conditions",
                "contrast_normalization", "conditioned_share", "focus", "focus_weight", "pipeline_share",
-               "precision", "targets", "teacher", "teacher_weight", "seed")
+               "precision", "targets", "teacher", "teacher_weight", "denoise", "seed")
 SMOOTHING_SIGMAS = (0.5, 0.6, 0.7, 0.8, 1.0)  # the Gaussian blurs (pixels) ship tries in front of the network
 
 
@@ -29,7 +29,8 @@ def ship(run_dirs, dataset: FERDataset, name: str, models_dir: str | Path = MODE
     averaging, and the corner windows for a network that looks at a centre window: inference_model) are chosen on
     PrivateTest; PublicTest is measured for each, never used to choose. `denoise` > 0 puts the denoising of dark
     faces (inference_model's `denoise`, chosen under the conditions by benchmarks/bench_denoise.py) in front of every
-    candidate. The CPU latency is measured against the paper's CNN in the same run. Returns the card's numbers.
+    candidate; runs trained behind it (`train --denoise`) ship with their own, the best.keras's denoising taken out
+    and put back as that option. The CPU latency is measured against the paper's CNN in the same run. Returns the card's numbers.
     """
     import keras
 
@@ -55,6 +56,14 @@ def ship(run_dirs, dataset: FERDataset, name: str, models_dir: str | Path = MODE
                          "averaged members must share it")
     splits = dataset.split()
     bests = [keras.models.load_model(run_dir / BEST_FILE, compile=False) for run_dir in run_dirs]
+    behind = {member["metrics"]["config"].get("denoise", 0.0) for member in members}
+    if len(behind) > 1 or (denoise and behind != {0.0} and behind != {denoise}):
+        raise ValueError(f"ship: the runs {', '.join(map(str, run_dirs))} were trained behind the denoising at "
+                         f"{', '.join(f'{strength:g}' for strength in sorted(behind))} (train --denoise); "
+                         f"--denoise {denoise:g} cannot ship them: give each run's own, or none")
+    if behind != {0.0}:
+        denoise = behind.pop()
+        bests = [unwrap(best) for best in bests]
     network = averaged(bests, name=name)
     options = {inference_label(flip, sigma, corners, denoise): (flip, sigma, corners, denoise)  # cheapest first
                for corners in sorted({0, crop_margin(network)}) for flip in (False, True)

@@ -9,7 +9,7 @@ pytest.importorskip("cv2")
 
 from fer_lib.cli import main  # noqa: E402
 from fer_lib.conditions import CONDITIONS, random_conditions  # noqa: E402
-from fer_lib.inference import inference_model, predict_proba, unwrap  # noqa: E402
+from fer_lib.inference import inference_label, inference_model, predict_proba, unwrap  # noqa: E402
 from fer_lib.robust_cnn import (RobustConfig, build_robust_cnn, chained, condition_augmentation, face_statistics,  # noqa: E402
                                  pipeline_augmentation)
 from fer_lib.strong_cnn import StrongConfig, build_strong_cnn  # noqa: E402
@@ -33,6 +33,7 @@ def parent():
     ({"label_smoothing": 1.0}, "label_smoothing must lie in [0, 1)"),
     ({"focus_weight": 0}, "focus_weight must be positive"),
     ({"focus": ("low_light", "fog")}, "unknown condition(s) ['fog']"),
+    ({"denoise": -0.5}, "denoise must be a strength >= 0, got -0.5"),
 ])
 def test_config_rejects_bad_settings(change, message):
     with pytest.raises(ValueError) as error:
@@ -149,3 +150,30 @@ def test_cli_fine_tunes_a_parent(parent, tmp_path, capsys):
     assert main(["train", "--model", "robust", "--data", "demo", "--parent", "missing.keras", "--run-dir",
                  str(tmp_path / "r")]) == 2
     assert "missing.keras: no such model file" in capsys.readouterr().err
+
+
+def test_a_fine_tuning_behind_the_denoising_ships_with_it_once(parent, tmp_path, capsys):
+    parent.save(tmp_path / "parent.keras")
+    run, models = tmp_path / "run", tmp_path / "models"
+    assert main(["train", "--model", "robust", "--data", "demo", "--parent", str(tmp_path / "parent.keras"),
+                 "--run-dir", str(run), "--epochs", "1", "--train-limit", "64", "--denoise", "0.8"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["denoise"] == 0.8
+    trained = keras.models.load_model(run / "best.keras", compile=False)
+    assert trained.get_layer("denoised").compute_dtype == "float32"
+    assert main(["ship", "--data", "demo", "--run-dir", str(run), "--name", "mine", "--models-dir", str(models)]) == 0
+    card = json.loads((models / "mine.json").read_text())
+    assert card["test_time"]["denoise"] == 0.8 and card["recipe"]["denoise"] == 0.8
+    assert "--denoise 0.8 --run-dir" not in (models / "mine.md").read_text()  # the recipe's flag ...
+    assert "--epochs 1 --denoise 0.8`" in (models / "mine.md").read_text()  # ... in the Retrain command
+    # the shipped file denoises once: its bare option reads the faces as the run's best epoch did
+    bare = card["test_time"]["validation_accuracy"][inference_label(False, 0.0, 0, 0.8)]
+    assert bare == pytest.approx(metrics["best"]["validation_accuracy"], abs=1e-9)
+    shipped = keras.models.load_model(models / "mine.keras", compile=False)
+    assert sum(layer.name == "denoised" for layer in shipped.layers) == 1
+    capsys.readouterr()
+    assert main(["ship", "--data", "demo", "--run-dir", str(run), "--name", "other", "--models-dir", str(models),
+                 "--denoise", "1.0"]) == 2
+    assert "trained behind the denoising at 0.8 (train --denoise); --denoise 1 cannot ship them" in capsys.readouterr().err
+    assert main(["train", "--model", "strong", "--denoise", "0.8", "--run-dir", str(tmp_path / "s")]) == 2
+    assert "--denoise applies to --model robust only" in capsys.readouterr().err
