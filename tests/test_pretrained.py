@@ -72,10 +72,14 @@ def test_detect_emotions_reads_a_photograph_as_a_path_a_pil_image_or_an_array(tm
     assert fer_lib.top_emotion(astronaut) == ("happy", faces[0]["probability"])
     assert fer_lib.top_emotion(skdata.coffee()) == (None, None)
 
-    assert main(["predict", str(tmp_path / "astronaut.png"), "--output", str(tmp_path / "out"), "--no-annotate"]) == 0
-    row = pd.read_csv(tmp_path / "out" / "predictions.csv").iloc[0]
-    assert [row.x, row.y, row.width, row.height] == faces[0]["box"] and row.emotion == "happy"
-    assert [row[name] for name in EMOTIONS] == [round(p, 4) for p in faces[0]["emotions"].values()]
+    for runtime, within in (("keras", 0.0), (None, 1e-3)):  # predict's default, LiteRT: the same to 0.001
+        out = tmp_path / f"out_{runtime}"
+        assert main(["predict", str(tmp_path / "astronaut.png"), "--output", str(out), "--no-annotate",
+                     *(["--runtime", runtime] if runtime else [])]) == 0
+        row = pd.read_csv(out / "predictions.csv").iloc[0]
+        assert [row.x, row.y, row.width, row.height] == faces[0]["box"] and row.emotion == "happy"
+        assert [row[name] for name in EMOTIONS] == pytest.approx([round(p, 4) for p in faces[0]["emotions"].values()],
+                                                                 abs=within)
 
 
 def test_models_are_named_or_given_by_path(tmp_path, capsys):
