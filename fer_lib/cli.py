@@ -318,7 +318,7 @@ def test_time_options(parser: argparse.ArgumentParser) -> None:
 
 
 def runtime_option(parser: argparse.ArgumentParser, default: str = "keras") -> None:
-    """--runtime: "litert" where faces are read one frame at a time (predict, serve: about twice Keras' speed for
+    """--runtime: "litert" where faces are read one frame at a time (predict, serve: about 1.7x Keras' speed for
     one face, the same probabilities to 0.001), "keras" where they are measured in batches (evaluate, robustness)."""
     parser.add_argument("--runtime", choices=RUNTIMES, default=default, help="what runs the classifier: keras; litert "
                         "or openvino (bfloat16 where the CPU has it), from the model's TensorFlow Lite export, made on "

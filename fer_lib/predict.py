@@ -43,7 +43,7 @@ class EmotionReader:
     own unless given; `several_crops`: read each face in the crops of faces.CROP_VIEWS (aligned and not, moved a little each
     way) and average them, which makes a reading less sensitive to where the detector put the box (about six times
     the classifier's work); `runtime`: what runs the classifier (runtimes.RUNTIMES; "litert" reads one face about
-    twice as fast as Keras, to 0.001 of its probabilities, after a one-time export into the cache)."""
+    1.7x as fast as Keras, to 0.001 of its probabilities, after a one-time export into the cache)."""
 
     def __init__(self, model=None, detector=DEFAULT_DETECTOR, framing=None, several_crops: bool = False,
                  runtime: str = "keras"):
